@@ -22,6 +22,12 @@ const (
 	maxJSONDepth      = 256
 )
 
+// shortDuration prints as formatDuration does, unquoted, in error messages.
+type shortDuration time.Duration
+
+// String renders the duration the way a user would write it ("6m").
+func (d shortDuration) String() string { return formatDuration(time.Duration(d)) }
+
 var (
 	handleRE       = regexp.MustCompile(`^[a-z0-9_]{1,30}$`)
 	remoteHandleRE = regexp.MustCompile(`^@([A-Za-z0-9_][A-Za-z0-9_.\-]*)@([^@/\s]+)$`)
@@ -56,7 +62,7 @@ func (c *Config) Validate() error {
 	}
 	positive := func(key string, d time.Duration) {
 		if d <= 0 {
-			bad(key, formatDuration(d), "must be greater than 0")
+			bad(key, shortDuration(d), "must be greater than 0")
 		}
 	}
 
@@ -98,11 +104,11 @@ func (c *Config) Validate() error {
 	f := c.Federation
 	intRange("federation.workers", int64(f.Workers), 1, maxWorkers)
 	if f.RequestTimeout <= 0 || f.RequestTimeout > maxRequestTimeout {
-		bad("federation.request_timeout", formatDuration(f.RequestTimeout), "must be greater than 0 and at most %s", formatDuration(maxRequestTimeout))
+		bad("federation.request_timeout", shortDuration(f.RequestTimeout), "must be greater than 0 and at most %s", formatDuration(maxRequestTimeout))
 	}
 	positive("federation.retry_base", f.RetryBase)
 	if f.RetryMaxAge < f.RetryBase {
-		bad("federation.retry_max_age", formatDuration(f.RetryMaxAge), "must be at least federation.retry_base (%s)", formatDuration(f.RetryBase))
+		bad("federation.retry_max_age", shortDuration(f.RetryMaxAge), "must be at least federation.retry_base (%s)", formatDuration(f.RetryBase))
 	}
 	positive("federation.dead_after", f.DeadAfter)
 	for _, d := range f.BlockedDomains {
