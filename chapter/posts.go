@@ -41,17 +41,16 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, np NewPost) (*
 	if n := len([]rune(text)); n > MaxPostLength {
 		return nil, fmt.Errorf("post is %d characters, at most %d allowed: %w", n, MaxPostLength, ErrInvalid)
 	}
-	if np.Visibility == "" {
-		np.Visibility = VisibilityPublic
-	}
-	if _, err := ParseVisibility(string(np.Visibility)); err != nil {
+	vis, err := ParseVisibility(string(np.Visibility))
+	if err != nil {
 		return nil, err
 	}
+	summary := strings.TrimSpace(np.Summary)
 	now := s.Clock()
 	p := &Post{
 		ID: s.ids.Next(now), AccountID: author.ID, Author: author, Source: text,
-		Summary: strings.TrimSpace(np.Summary), Sensitive: np.Sensitive || np.Summary != "",
-		Language: normalizeLanguage(np.Language), Visibility: np.Visibility,
+		Summary: summary, Sensitive: np.Sensitive || summary != "",
+		Language: normalizeLanguage(np.Language), Visibility: vis,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	p.IRI, p.URL = s.pub.LocalPostIRI(author, p.ID)

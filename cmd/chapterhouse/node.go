@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/chapterhouse/chapterhouse/chapter"
+	"github.com/chapterhouse/chapterhouse/config"
+	"github.com/chapterhouse/chapterhouse/federation"
+	"github.com/chapterhouse/chapterhouse/store"
+	"github.com/chapterhouse/chapterhouse/web"
+)
+
+// node is one Chapterhouse node wired together: the store, the domain
+// service, the federation layer and the HTTP routes.
+type node struct {
+	cfg *config.Config
+	db  *store.DB
+	svc *chapter.Service
+	fed *federation.Federation
+	log *slog.Logger
+}
+
+// openNode opens the data directory and wires every layer. The caller
+// closes it.
+func openNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node, error) {
+	db, err := store.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("open data directory %q: %w", cfg.DataDir, err)
+	}
+	fed := federation.New(federation.Options{
+		Store: db, PublicURL: cfg.PublicURL,
+		AllowHTTP: cfg.Federation.AllowHTTP, AllowPrivateNetworks: cfg.Federation.AllowPrivateNetworks,
+		AuthorizedFetch: cfg.Federation.AuthorizedFetch, RequestTimeout: cfg.Federation.RequestTimeout,
+		Workers: cfg.Federation.Workers, RetryBase: cfg.Federation.RetryBase,
+		RetryMaxAge: cfg.Federation.RetryMaxAge, DeadAfter: cfg.Federation.DeadAfter,
+		MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxJSONDepth: cfg.Limits.MaxJSONDepth,
+		BlockedDomains: cfg.Federation.BlockedDomains, InboxRateLimit: cfg.Federation.InboxRateLimit,
+		InboxBurst: cfg.Federation.InboxBurst, Version: version, Logger: log,
+	})
+	svc := chapter.NewService(chapter.Options{
+		Store: db, Publisher: fed, Resolver: fed,
+		Node: chapter.Node{Handle: cfg.Node.Handle, Name: cfg.Node.Name, Summary: cfg.Node.Summary,
+			Level: chapter.Level(cfg.Node.Level), Locked: cfg.Node.Locked, Host: cfg.Host()},
+	})
+	fed.Bind(svc)
+	if _, err := svc.EnsureNode(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &node{cfg: cfg, db: db, svc: svc, fed: fed, log: log}, nil
+}
+
+// Close releases the store.
+func (n *node) Close() error { return n.db.Close() }
+
+// handler is every route of the node.
+func (n *node) handler() http.Handler {
+	r := mux.NewRouter()
+	n.fed.Routes(r)
+	web.NewAPI(web.APIOptions{Service: n.svc, PublicURL: n.cfg.PublicURL, Version: version,
+		Logger: n.log, MaxBodyBytes: n.cfg.Limits.MaxBodyBytes}).Routes(r)
+	r.HandleFunc("/", n.home).Methods(http.MethodGet, http.MethodHead)
+	return r
+}
+
+// home is a plain page until the website lands: it tells a visitor what
+// this node is and how to follow it.
+func (n *node) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "%s\n\nA Chapterhouse node. Follow it from Mastodon: @%s@%s\n",
+		n.cfg.Node.Name, n.cfg.Node.Handle, n.cfg.Host())
+}
+
+// newLogger builds the logger the configuration asks for.
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.Log.Level))) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,40 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/chapterhouse/chapterhouse/chapter"
+)
+
+const (
+	qTokenInsert  = `INSERT INTO tokens (hash, account_id, created_at) VALUES (?, ?, ?)`
+	qTokenDelete  = `DELETE FROM tokens WHERE hash = ?`
+	qTokenAccount = `SELECT ` + accountCols + ` FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = ?`
+)
+
+// CreateToken implements chapter.TokenStore: ErrConflict when the hash is
+// taken, ErrNotFound when the account does not exist.
+func (db *DB) CreateToken(ctx context.Context, accountID int64, hash string) error {
+	if hash == "" {
+		return fmt.Errorf("store: create token: empty hash: %w", chapter.ErrInvalid)
+	}
+	_, err := db.exec(ctx, nil, qTokenInsert, hash, accountID, time.Now().UnixMilli())
+	return errf(err, "create token for account %d", accountID)
+}
+
+// AccountByTokenHash implements chapter.TokenStore.
+func (db *DB) AccountByTokenHash(ctx context.Context, hash string) (*chapter.Account, error) {
+	a, err := db.account(ctx, qTokenAccount, hash)
+	return a, errf(err, "account by token")
+}
+
+// DeleteToken revokes a token; ErrNotFound when there is none.
+func (db *DB) DeleteToken(ctx context.Context, hash string) error {
+	res, err := db.exec(ctx, nil, qTokenDelete, hash)
+	if err == nil {
+		err = notFoundIfNone(res)
+	}
+	return errf(err, "delete token")
+}

@@ -1,0 +1,13 @@
+// Package web is what people see and use over HTTP. This part of it is the
+// member API, shaped like Mastodon's client API (the same paths, JSON
+// shapes, status codes and paging Link headers) so that existing Mastodon
+// clients, bots and tools work with a chapter as they do with any
+// instance.
+//
+// The handlers are thin: each parses the request, calls chapter.Service,
+// and replies through the shared helpers in api.go, which also turn domain
+// errors into statuses in one place (writeError) and log at this boundary.
+// Conversions from domain values to Mastodon's entities live in json.go.
+// The package imports no SQL and no ActivityPub code: everything goes
+// through package chapter.
+package web
