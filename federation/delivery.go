@@ -45,8 +45,12 @@ func (f *Federation) deliveryWorker(ctx context.Context) {
 // out at once rather than at the next poll.
 func (f *Federation) Wake() { poke(f.wake) }
 
-// deliverOne sends one queued request and records the outcome.
+// deliverOne sends one queued request and records the outcome. The outcome
+// is recorded even when ctx ends meanwhile (shutdown), so that a restart
+// finds the delivery due again rather than leased.
 func (f *Federation) deliverOne(ctx context.Context, d *chapter.Delivery) {
+	sendCtx := ctx
+	ctx = context.WithoutCancel(ctx)
 	u, err := url.Parse(d.Inbox)
 	if err != nil || u.Host == "" {
 		f.drop(ctx, d, "bad inbox URL")
@@ -61,7 +65,7 @@ func (f *Federation) deliverOne(ctx context.Context, d *chapter.Delivery) {
 		f.drop(ctx, d, "instance marked dead")
 		return
 	}
-	status, err := f.post(ctx, d)
+	status, err := f.post(sendCtx, d)
 	switch {
 	case err == nil && status/100 == 2:
 		if err := f.store.DeliveryDone(ctx, d.ID); err != nil {

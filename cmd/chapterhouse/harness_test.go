@@ -62,7 +62,8 @@ func freeAddr(t *testing.T) string {
 }
 
 // newTestNode writes a configuration for a loopback node and starts it.
-// extra is appended to the YAML file.
+// extra is appended to the YAML file, inside the federation section when
+// indented.
 func newTestNode(t *testing.T, extra string) *testNode {
 	t.Helper()
 	dir := t.TempDir()
@@ -73,13 +74,13 @@ data_dir: %s
 node:
   handle: chapter
   name: Test chapter
+log:
+  level: debug
 federation:
   allow_http: true
   allow_private_networks: true
   retry_base: 100ms
   request_timeout: 5s
-log:
-  level: debug
 %s`, addr, addr, filepath.Join(dir, "data"), extra)
 	path := filepath.Join(dir, "chapterhouse.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
