@@ -88,22 +88,20 @@ type SignatureChecker struct {
 // call VerifySignature. Errors wrap ErrUnsigned or ErrBadSignature.
 func (c SignatureChecker) Check(r *http.Request, body []byte) (SignatureParams, error) {
 	p, err := signatureFromRequest(r)
+	if err == nil {
+		err = checkAlgorithm(p.Algorithm)
+	}
+	if err == nil {
+		err = checkSignedHeaders(p, r.Method, body)
+	}
+	if err == nil {
+		err = c.checkTime(r, p)
+	}
+	if err == nil && (p.has("digest") || len(body) > 0) {
+		err = checkDigest(r.Header.Values("Digest"), body)
+	}
 	if err != nil {
 		return SignatureParams{}, fmt.Errorf("check signature: %w", err)
-	}
-	if err := checkAlgorithm(p.Algorithm); err != nil {
-		return SignatureParams{}, fmt.Errorf("check signature: %w", err)
-	}
-	if err := checkSignedHeaders(p, r.Method, body); err != nil {
-		return SignatureParams{}, fmt.Errorf("check signature: %w", err)
-	}
-	if err := c.checkTime(r, p); err != nil {
-		return SignatureParams{}, fmt.Errorf("check signature: %w", err)
-	}
-	if p.has("digest") || len(body) > 0 {
-		if err := checkDigest(r.Header.Values("Digest"), body); err != nil {
-			return SignatureParams{}, fmt.Errorf("check signature: %w", err)
-		}
 	}
 	return p, nil
 }

@@ -2,11 +2,13 @@ package federation
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chapterhouse/chapterhouse/federation/fedtest"
 	"github.com/go-fed/httpsig"
 )
 
@@ -562,5 +565,173 @@ func BenchmarkVerifySignature(b *testing.B) {
 		if err := VerifySignature(r, &key.PublicKey); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// localInstance is a minimal "us" for the cross-check with fedtest: one actor
+// (whose GET requires a valid signature, as in secure mode) and an inbox,
+// both verified with SignatureChecker and VerifySignature.
+type localInstance struct {
+	srv     *httptest.Server
+	actorID string
+	key     *rsa.PrivateKey
+	client  *http.Client
+}
+
+func newLocalInstance(t *testing.T) *localInstance {
+	t.Helper()
+	privPEM, pubPEM, err := GenerateKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ParsePrivateKeyPEM(privPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	li := &localInstance{key: key, client: NewHTTPClient(ClientOptions{AllowHTTP: true, AllowPrivateNetworks: true})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /users/alice", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := li.verify(r, nil); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/activity+json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"id": li.actorID, "type": "Person", "inbox": li.actorID + "/inbox",
+			"publicKey": map[string]any{"id": li.actorID + "#main-key", "owner": li.actorID, "publicKeyPem": pubPEM},
+		})
+	})
+	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) {
+		body, err := ReadBody(r.Body, 0)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		owner, err := li.verify(r, body)
+		var activity struct{ Actor string }
+		if err == nil {
+			err = json.Unmarshal(body, &activity)
+		}
+		if err == nil && activity.Actor != owner {
+			err = fmt.Errorf("signed by %s for actor %s", owner, activity.Actor)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	li.srv = httptest.NewServer(mux)
+	t.Cleanup(li.srv.Close)
+	li.actorID = li.srv.URL + "/users/alice"
+	return li
+}
+
+// verify checks r's signature, fetching the signer's key document, and
+// returns the key's owner.
+func (li *localInstance) verify(r *http.Request, body []byte) (string, error) {
+	p, err := SignatureChecker{}.Check(r, body)
+	if err != nil {
+		return "", err
+	}
+	u, err := CheckURL(p.KeyID, true)
+	if err != nil {
+		return "", err
+	}
+	u.Fragment = ""
+	resp, err := li.client.Get(u.String())
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		PublicKey struct{ ID, Owner, PublicKeyPem string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return "", fmt.Errorf("key document %s: %w", u, err)
+	}
+	if doc.PublicKey.ID != p.KeyID {
+		return "", fmt.Errorf("%s does not hold key %s", u, p.KeyID)
+	}
+	pub, err := ParsePublicKeyPEM(doc.PublicKey.PublicKeyPem)
+	if err != nil {
+		return "", err
+	}
+	return doc.PublicKey.Owner, VerifySignature(r, pub)
+}
+
+// TestSigCrossCheckFedtest checks our signer against fedtest's independent
+// strict verifier, and fedtest's Mastodon-, GoToSocial- and Mobilizon-style
+// signers against ours.
+func TestSigCrossCheckFedtest(t *testing.T) {
+	li := newLocalInstance(t)
+	key := testRSAKey(t)
+	remotes := map[string]*fedtest.Remote{
+		"mastodon":   fedtest.NewRemote(t, "bob", fedtest.WithKey(key)),
+		"gotosocial": fedtest.NewRemote(t, "gts", fedtest.WithKey(key), fedtest.WithGoToSocialKeys()),
+		"mobilizon":  fedtest.NewRemote(t, "mob", fedtest.WithKey(key), fedtest.WithPKCS1Key()),
+	}
+	ctx := context.Background()
+	for name, rm := range remotes {
+		t.Run(name, func(t *testing.T) {
+			for _, inbox := range []string{rm.InboxURL, rm.SharedInboxURL} {
+				body := []byte(`{"type":"Follow","actor":"` + li.actorID + `","object":"` + rm.ActorID + `"}`)
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, inbox, bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/activity+json")
+				if err := SignRequest(req, body, li.actorID+"#main-key", li.key, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				if status, msg := send(t, req); status != http.StatusAccepted {
+					t.Errorf("our POST to %s: %d %s", inbox, status, msg)
+				}
+			}
+			rm.WaitFor(t, func(r []fedtest.Received) bool { return len(r) == 2 }, 5*time.Second)
+			if refused := rm.Refused(); len(refused) != 0 {
+				t.Errorf("fedtest refused our requests: %q", refused)
+			}
+
+			resp, err := rm.Post(ctx, li.srv.URL+"/inbox", map[string]any{"type": "Follow", "actor": rm.ActorID, "object": li.actorID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				t.Errorf("fedtest's POST to our inbox: %d %s", resp.StatusCode, msg)
+			}
+		})
+	}
+
+	rm := remotes["mastodon"]
+	body := []byte(`{"type":"Follow","actor":"` + rm.ActorID + `"}`)
+	variants := []struct {
+		name string
+		opts fedtest.SignOpts
+		ok   bool
+	}{
+		{name: "(created) instead of date", ok: true,
+			opts: fedtest.SignOpts{Headers: []string{"(request-target)", "host", "(created)", "digest"}}},
+		{name: "content-type signed too", ok: true,
+			opts: fedtest.SignOpts{Headers: []string{"(request-target)", "host", "date", "digest", "content-type"}}},
+		{name: "hs2019", ok: true, opts: fedtest.SignOpts{Algorithm: "hs2019"}},
+		{name: "wrong key", opts: fedtest.SignOpts{Key: li.key}},
+		{name: "stale", opts: fedtest.SignOpts{Date: time.Now().Add(-2 * time.Hour)}},
+		{name: "forged digest", opts: fedtest.SignOpts{Digest: "SHA-256=" + base64.StdEncoding.EncodeToString(make([]byte, 32))}},
+	}
+	for _, tt := range variants {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := rm.PostWith(ctx, li.srv.URL+"/inbox", body, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if got := resp.StatusCode == http.StatusAccepted; got != tt.ok {
+				t.Errorf("status %d (%s), want accepted: %v", resp.StatusCode, msg, tt.ok)
+			}
+		})
 	}
 }

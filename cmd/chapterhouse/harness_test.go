@@ -20,7 +20,7 @@ import (
 // testNode is a node run through the program's own entry point, run(), with
 // a YAML configuration file, exactly as an operator would run it.
 type testNode struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	config  string
 	baseURL string
@@ -50,7 +50,7 @@ func (s *syncBuffer) String() string {
 
 // freeAddr finds a loopback port for a node to listen on; the node's public
 // URL has to be known before it starts.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -64,7 +64,7 @@ func freeAddr(t *testing.T) string {
 // newTestNode writes a configuration for a loopback node and starts it.
 // extra is appended to the YAML file, inside the federation section when
 // indented.
-func newTestNode(t *testing.T, extra string) *testNode {
+func newTestNode(t testing.TB, extra string) *testNode {
 	t.Helper()
 	dir := t.TempDir()
 	addr := freeAddr(t)
@@ -179,7 +179,7 @@ func (n *testNode) api(method, path, token string, body any, out any) int {
 }
 
 // getJSON fetches an ActivityPub document without a signature.
-func getJSON(t *testing.T, u string, out any) int {
+func getJSON(t testing.TB, u string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	req.Header.Set("Accept", "application/activity+json")
@@ -208,7 +208,7 @@ func (n *testNode) webfinger(name string) map[string]any {
 }
 
 // eventually polls cond until it holds or the timeout passes.
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+func eventually(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

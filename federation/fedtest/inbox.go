@@ -92,6 +92,12 @@ func (rm *Remote) verifyDelivery(r *http.Request) (Received, error) {
 	if age := time.Since(date); age > maxSkew || age < -maxSkew {
 		return Received{}, fmt.Errorf("Date %s is %v away from now", r.Header.Get("Date"), age.Round(time.Second))
 	}
+	if sig.created != "" {
+		c, err := strconv.ParseInt(sig.created, 10, 64)
+		if age := time.Since(time.Unix(c, 0)); err != nil || age > maxSkew || age < -maxSkew {
+			return Received{}, fmt.Errorf("bad or stale created %q", sig.created)
+		}
+	}
 	if sig.expires != "" {
 		if exp, err := strconv.ParseInt(sig.expires, 10, 64); err != nil || time.Now().Unix() > exp {
 			return Received{}, fmt.Errorf("signature expired or bad expires %q", sig.expires)
