@@ -41,9 +41,13 @@ func (f *Federation) deliveryWorker(ctx context.Context) {
 	}
 }
 
-// Wake tells the delivery workers that new work was queued, so a post goes
-// out at once rather than at the next poll.
-func (f *Federation) Wake() { poke(f.wake) }
+// Wake tells the federation layer that a request changed the node's state:
+// the delivery workers look for new work at once rather than at the next
+// poll, and cached documents are rendered afresh.
+func (f *Federation) Wake() {
+	f.docs.invalidate()
+	poke(f.wake)
+}
 
 // deliverOne sends one queued request and records the outcome. The outcome
 // is recorded even when ctx ends meanwhile (shutdown), so that a restart

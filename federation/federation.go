@@ -63,6 +63,7 @@ type Federation struct {
 	keyGen  sync.Mutex // one inline key generation at a time
 	limiter *hostLimiter
 	blocked map[string]bool
+	docs    *docCache
 
 	wake      chan struct{} // pokes the delivery workers
 	inboxWake chan struct{} // pokes the inbox worker
@@ -117,7 +118,7 @@ func New(o Options) *Federation {
 	return &Federation{
 		o: o, store: o.Store, urls: NewURLs(o.PublicURL), client: client, log: o.Logger, now: o.Now,
 		keys: keyCache{m: map[int64]*rsa.PrivateKey{}}, limiter: newHostLimiter(o.InboxRateLimit, o.InboxBurst),
-		blocked: blocked, wake: make(chan struct{}, 1), inboxWake: make(chan struct{}, 1),
+		blocked: blocked, docs: newDocCache(), wake: make(chan struct{}, 1), inboxWake: make(chan struct{}, 1),
 	}
 }
 

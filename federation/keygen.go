@@ -83,6 +83,7 @@ func (f *Federation) generateKey(ctx context.Context, accountID int64) (string, 
 	if err := f.store.SetKey(ctx, accountID, priv, pub); err != nil {
 		return "", fmt.Errorf("store key for account %d: %w", accountID, err)
 	}
+	f.docs.invalidate()
 	return priv, nil
 }
 

@@ -31,6 +31,7 @@ func (f *Federation) inboxWorker(ctx context.Context) {
 			if err := f.store.InboxDone(ctx, it.ID, errText); err != nil && ctx.Err() == nil {
 				f.log.Warn("mark inbox item done", "activity_id", it.ActivityIRI, "error", err)
 			}
+			f.Wake() // the activity may have queued an Accept and changed collections
 		}
 		if len(items) == 100 {
 			continue
@@ -59,6 +60,7 @@ func (f *Federation) ProcessPending(ctx context.Context) error {
 		if err := f.store.InboxDone(ctx, it.ID, errText); err != nil {
 			return err
 		}
+		f.Wake()
 	}
 	return nil
 }

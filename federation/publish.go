@@ -15,6 +15,7 @@ import (
 // activity and lists the inboxes it goes to. Nothing is sent here; the
 // service stores the result with the change and the workers deliver it.
 func (f *Federation) Publish(ctx context.Context, ev chapter.Event) ([]chapter.Outgoing, error) {
+	f.docs.invalidate()
 	switch ev.Type {
 	case chapter.EventPostCreated:
 		return f.publishPost(ctx, ev.Post, "Create")

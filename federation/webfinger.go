@@ -17,17 +17,17 @@ import (
 // Routes registers every ActivityPub, WebFinger and NodeInfo route on r, in
 // one place so they can be found with grep.
 func (f *Federation) Routes(r *mux.Router) {
-	r.HandleFunc("/.well-known/webfinger", f.handleWebFinger).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/.well-known/webfinger", f.cached(f.handleWebFinger)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/.well-known/host-meta", f.handleHostMeta).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/.well-known/nodeinfo", f.handleNodeInfoIndex).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/nodeinfo/{version:2\\.[01]}", f.handleNodeInfo).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/inbox", f.handleInbox).Methods(http.MethodPost)
 	r.HandleFunc("/users/{username}/inbox", f.handleInbox).Methods(http.MethodPost)
-	r.HandleFunc("/users/{username}", f.signedGET(f.handleActor)).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/users/{username}/outbox", f.signedGET(f.handleOutbox)).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/users/{username}/followers", f.signedGET(f.handleFollowers)).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/users/{username}/following", f.signedGET(f.handleFollowing)).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/users/{username}/statuses/{id:[0-9]+}", f.signedGET(f.handlePost)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/users/{username}", f.signedGET(f.cached(f.handleActor))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/users/{username}/outbox", f.signedGET(f.cached(f.handleOutbox))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/users/{username}/followers", f.signedGET(f.cached(f.handleFollowers))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/users/{username}/following", f.signedGET(f.cached(f.handleFollowing))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/users/{username}/statuses/{id:[0-9]+}", f.signedGET(f.cached(f.handlePost))).Methods(http.MethodGet, http.MethodHead)
 }
 
 // jrd is a WebFinger answer (RFC 7033).
