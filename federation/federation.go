@@ -62,8 +62,16 @@ type Federation struct {
 	keys    keyCache
 	keyGen  sync.Mutex // one inline key generation at a time
 	limiter *hostLimiter
-	blocked map[string]bool
-	docs    *docCache
+	blocked map[string]bool // from configuration
+
+	blockMu  sync.Mutex
+	blockSet map[string]bool // configuration and store, cached
+	blockAt  time.Time
+
+	keyMu      sync.RWMutex
+	remoteKeys map[string]remoteKey // parsed signer keys by key id
+
+	docs *docCache
 
 	wake      chan struct{} // pokes the delivery workers
 	inboxWake chan struct{} // pokes the inbox worker
@@ -118,7 +126,7 @@ func New(o Options) *Federation {
 	return &Federation{
 		o: o, store: o.Store, urls: NewURLs(o.PublicURL), client: client, log: o.Logger, now: o.Now,
 		keys: keyCache{m: map[int64]*rsa.PrivateKey{}}, limiter: newHostLimiter(o.InboxRateLimit, o.InboxBurst),
-		blocked: blocked, docs: newDocCache(), wake: make(chan struct{}, 1), inboxWake: make(chan struct{}, 1),
+		blocked: blocked, remoteKeys: map[string]remoteKey{}, docs: newDocCache(), wake: make(chan struct{}, 1), inboxWake: make(chan struct{}, 1),
 	}
 }
 
@@ -159,18 +167,19 @@ func (f *Federation) Run(ctx context.Context) error {
 // domainBlocked reports whether host (or a parent domain of it) is blocked
 // by configuration or by the admin.
 func (f *Federation) domainBlocked(ctx context.Context, host string) bool {
+	blocked := f.blockedDomains(ctx)
 	host = strings.ToLower(host)
-	if f.blocked[host] {
+	if blocked[host] {
 		return true // a host:port, as nodes on one machine are told apart
 	}
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
+	if net.ParseIP(host) != nil {
+		return blocked[host]
+	}
 	for d := host; d != ""; {
-		if f.blocked[d] {
-			return true
-		}
-		if ok, err := f.store.DomainBlocked(ctx, d); err == nil && ok {
+		if blocked[d] {
 			return true
 		}
 		_, rest, found := strings.Cut(d, ".")
@@ -180,6 +189,33 @@ func (f *Federation) domainBlocked(ctx context.Context, host string) bool {
 		d = rest
 	}
 	return false
+}
+
+// blockedTTL is how long the admin's domain blocks are cached: the check
+// runs several times per inbox request.
+const blockedTTL = 5 * time.Second
+
+// blockedDomains is the configured blocks and the admin's, refreshed from
+// the store every few seconds.
+func (f *Federation) blockedDomains(ctx context.Context) map[string]bool {
+	f.blockMu.Lock()
+	defer f.blockMu.Unlock()
+	if f.blockSet != nil && f.now().Sub(f.blockAt) < blockedTTL {
+		return f.blockSet
+	}
+	set := make(map[string]bool, len(f.blocked))
+	for d := range f.blocked {
+		set[d] = true
+	}
+	stored, err := f.store.BlockedDomains(ctx)
+	if err != nil && f.blockSet != nil {
+		return f.blockSet // keep the last good list while the store is busy
+	}
+	for _, d := range stored {
+		set[strings.ToLower(d)] = true
+	}
+	f.blockSet, f.blockAt = set, f.now()
+	return set
 }
 
 // poke wakes a worker without blocking when it is already awake.

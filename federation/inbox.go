@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -173,7 +174,7 @@ func typeName(v any) string {
 // key once when the cached one fails (the sender may have rotated it), and
 // checks that the key belongs to the activity's actor.
 func (f *Federation) verifySigner(ctx context.Context, r *http.Request, params SignatureParams, act incoming) error {
-	owner, err := f.keyOwner(ctx, params.KeyID, false)
+	key, err := f.signerKey(ctx, params.KeyID, false)
 	if err != nil && act.Type == "Delete" && act.Object == act.Actor {
 		// The actor deleted itself: its key is gone with it. Nothing of
 		// theirs can be verified any more, and there is nothing to do.
@@ -182,28 +183,60 @@ func (f *Federation) verifySigner(ctx context.Context, r *http.Request, params S
 	if err != nil {
 		return fmt.Errorf("inbox: key %q: %v: %w", params.KeyID, err, ErrBadSignature)
 	}
-	if err := f.verifyWith(r, owner); err != nil {
-		fresh, ferr := f.keyOwner(ctx, params.KeyID, true)
+	if err := VerifySignature(r, key.pub); err != nil {
+		fresh, ferr := f.signerKey(ctx, params.KeyID, true)
 		if ferr != nil {
 			return fmt.Errorf("inbox: key %q: %v: %w", params.KeyID, ferr, ErrBadSignature)
 		}
-		if err := f.verifyWith(r, fresh); err != nil {
+		if err := VerifySignature(r, fresh.pub); err != nil {
 			return fmt.Errorf("inbox: %w", err)
 		}
-		owner = fresh
+		key = fresh
 	}
-	if owner.ActorIRI != act.Actor {
-		return fmt.Errorf("inbox: signed by %q for actor %q: %w", owner.ActorIRI, act.Actor, ErrBadSignature)
+	if key.owner != act.Actor {
+		return fmt.Errorf("inbox: signed by %q for actor %q: %w", key.owner, act.Actor, ErrBadSignature)
 	}
 	return nil
 }
 
-func (f *Federation) verifyWith(r *http.Request, owner *chapter.Account) error {
+// remoteKey is a verified public key and the actor that owns it.
+type remoteKey struct {
+	owner string
+	pub   *rsa.PublicKey
+	at    time.Time
+}
+
+// remoteKeyTTL is how long a parsed key is trusted before the store is
+// asked again; a failing signature refetches at once anyway.
+const remoteKeyTTL = 10 * time.Minute
+
+// signerKey returns the public key of keyID and its owner, from memory,
+// the store, or the network (refresh forces the network).
+func (f *Federation) signerKey(ctx context.Context, keyID string, refresh bool) (remoteKey, error) {
+	if !refresh {
+		f.keyMu.RLock()
+		k, ok := f.remoteKeys[keyID]
+		f.keyMu.RUnlock()
+		if ok && f.now().Sub(k.at) < remoteKeyTTL {
+			return k, nil
+		}
+	}
+	owner, err := f.keyOwner(ctx, keyID, refresh)
+	if err != nil {
+		return remoteKey{}, err
+	}
 	pub, err := ParsePublicKeyPEM(owner.PublicKeyPEM)
 	if err != nil {
-		return fmt.Errorf("key of %q: %v: %w", owner.ActorIRI, err, ErrBadSignature)
+		return remoteKey{}, fmt.Errorf("key of %q: %w", owner.ActorIRI, err)
 	}
-	return VerifySignature(r, pub)
+	k := remoteKey{owner: owner.ActorIRI, pub: pub, at: f.now()}
+	f.keyMu.Lock()
+	if len(f.remoteKeys) > 10000 {
+		f.remoteKeys = map[string]remoteKey{}
+	}
+	f.remoteKeys[keyID] = k
+	f.keyMu.Unlock()
+	return k, nil
 }
 
 // hostLimiter is a token bucket per remote host, so one busy or hostile
