@@ -75,6 +75,7 @@ func (f *Federation) process(ctx context.Context, it *chapter.InboxItem) error {
 	if err != nil {
 		return fmt.Errorf("actor %q: %w", it.ActorIRI, err)
 	}
+	f.reviveInstance(ctx, actor.Host)
 	obj, _ := raw["object"]
 	switch a := t.(type) {
 	case vocab.ActivityStreamsFollow:
@@ -106,6 +107,19 @@ func (f *Federation) process(ctx context.Context, it *chapter.InboxItem) error {
 		return f.svc.ReceiveBlock(ctx, actor, target)
 	}
 	return nil // other types are accepted and ignored
+}
+
+// reviveInstance clears the dead mark of an instance that is talking to us
+// again, so deliveries to it resume.
+func (f *Federation) reviveInstance(ctx context.Context, host string) {
+	if dead, err := f.store.InstanceDead(ctx, host); err != nil || !dead {
+		return
+	}
+	if err := f.store.InstanceSucceeded(ctx, host); err != nil {
+		f.log.Warn("revive instance", "remote_host", host, "error", err)
+		return
+	}
+	f.log.Info("instance is back, deliveries resume", "remote_host", host)
 }
 
 // localTarget is the local account an activity is about.
