@@ -89,7 +89,7 @@ func (f *Federation) publishPost(ctx context.Context, p *chapter.Post, verb stri
 	act.SetActivityStreamsPublished(publishedProperty(p.UpdatedAt))
 	body, err := marshal(act, func(m map[string]any) {
 		if obj, ok := m["object"].(map[string]any); ok {
-			obj["sensitive"] = p.Sensitive
+			decorateNote(obj, p)
 		}
 	})
 	if err != nil {

@@ -126,8 +126,7 @@ func (f *Federation) noteFor(ctx context.Context, p *chapter.Post) vocab.Activit
 	at.AppendIRI(parseIRI(p.Author.ActorIRI))
 	n.SetActivityStreamsAttributedTo(at)
 	content := streams.NewActivityStreamsContentProperty()
-	content.AppendXMLSchemaString(p.Content)
-	content.AppendRDFLangString(map[string]string{p.Language: p.Content})
+	content.AppendXMLSchemaString(p.Content) // contentMap is added by decorateNote
 	n.SetActivityStreamsContent(content)
 	if p.Summary != "" {
 		sum := streams.NewActivityStreamsSummaryProperty()
@@ -194,9 +193,17 @@ func serialize(t vocab.Type, extra func(m map[string]any)) (map[string]any, erro
 
 // noteMap is a post's Note as served at its id and embedded in activities.
 func (f *Federation) noteMap(ctx context.Context, p *chapter.Post) (map[string]any, error) {
-	return serialize(f.noteFor(ctx, p), func(m map[string]any) {
-		m["sensitive"] = p.Sensitive
-	})
+	return serialize(f.noteFor(ctx, p), func(m map[string]any) { decorateNote(m, p) })
+}
+
+// decorateNote adds to a serialized Note what go-fed v1.0.0 cannot express
+// the way Mastodon reads it: contentMap beside content (go-fed would put
+// both in one array), and sensitive.
+func decorateNote(m map[string]any, p *chapter.Post) {
+	m["sensitive"] = p.Sensitive
+	if p.Language != "" {
+		m["contentMap"] = map[string]string{p.Language: p.Content}
+	}
 }
 
 // marshal serializes an activity to the bytes we sign and send.
