@@ -117,3 +117,41 @@ func TestInboxRefusalsChangeNothing(t *testing.T) {
 		t.Errorf("inbox holds %d items after refusals, want 0", len(pending))
 	}
 }
+
+// One remote host cannot flood the inbox: past its burst it gets 429, while
+// another host is still served.
+func TestInboxRateLimitPerHost(t *testing.T) {
+	node := newTestNode(t, "  inbox_rate_limit: 0.01\n  inbox_burst: 3\n")
+	noisy := fedtest.NewRemote(t, "noisy")
+	quiet := fedtest.NewRemote(t, "quiet")
+	inbox := node.baseURL + "/inbox"
+	like := func(r *fedtest.Remote, i int) []byte {
+		b, _ := json.Marshal(map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
+			"id": r.ActorID + "#likes/" + time.Now().Format("150405.000000000") + string(rune('a'+i)), "type": "Like",
+			"actor": r.ActorID, "object": node.baseURL + "/users/alice/statuses/1"})
+		return b
+	}
+	var codes []int
+	for i := 0; i < 5; i++ {
+		resp, err := noisy.PostWith(context.Background(), inbox, like(noisy, i), fedtest.SignOpts{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+	}
+	want := []int{202, 202, 202, 429, 429}
+	for i := range want {
+		if codes[i] != want[i] {
+			t.Fatalf("statuses = %v, want %v", codes, want)
+		}
+	}
+	resp, err := quiet.PostWith(context.Background(), inbox, like(quiet, 0), fedtest.SignOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("another host: status %d, want 202", resp.StatusCode)
+	}
+}
