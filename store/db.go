@@ -206,7 +206,10 @@ type rewrapped struct {
 	err error
 }
 
+// Error implements error.
 func (e rewrapped) Error() string { return e.msg }
+
+// Unwrap returns the error rewrapped.
 func (e rewrapped) Unwrap() error { return e.err }
 
 // mapErr turns driver errors into chapter sentinels, keeping the driver's

@@ -25,11 +25,11 @@ const (
 // and item.ReceivedAt when unset. An item without ActivityIRI is always
 // created.
 //
-// Concurrent calls are committed together (see inboxBatcher), so a burst
-// of deliveries costs one WAL commit per batch rather than one per
-// activity. When ctx ends while the item waits in a batch, SaveInbox
-// returns ctx's error and the item may still be saved: the sender will
-// retry, and the repeat will be reported as not created.
+// Concurrent calls are committed together (group commit), so a burst of
+// deliveries costs one WAL commit per batch rather than one per activity.
+// When ctx ends while the item waits in a batch, SaveInbox returns ctx's
+// error and the item may still be saved: the sender will retry, and the
+// repeat will be reported as not created.
 func (db *DB) SaveInbox(ctx context.Context, item *chapter.InboxItem) (bool, error) {
 	item.ReceivedAt = orNow(item.ReceivedAt)
 	body := item.Body

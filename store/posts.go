@@ -257,6 +257,15 @@ const (
 // (id < MaxID), SinceID (id > SinceID) and MinID (id > MinID); with MinID
 // the page is the oldest posts after it, in ascending order.
 func (db *DB) Timeline(ctx context.Context, q chapter.TimelineQuery) ([]*chapter.Post, error) {
+	query, args := timelineSQL(q)
+	ps, err := db.posts(ctx, nil, query, args...)
+	return ps, errf(err, "timeline")
+}
+
+// timelineSQL builds the query for q. Its text depends only on which
+// filters are set (and how many visibilities), so the readers' statement
+// cache holds a few dozen variants at most.
+func timelineSQL(q chapter.TimelineQuery) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, 8)
 	b.WriteString(`SELECT ` + postCols + postFrom + `WHERE p.deleted_at IS NULL`)
@@ -293,8 +302,7 @@ func (db *DB) Timeline(ctx context.Context, q chapter.TimelineQuery) ([]*chapter
 	}
 	b.WriteString(` LIMIT ?`)
 	args = append(args, limitOr(q.Limit, defaultTimelineLimit, maxTimelineLimit))
-	ps, err := db.posts(ctx, nil, b.String(), args...)
-	return ps, errf(err, "timeline")
+	return b.String(), args
 }
 
 // CountPosts implements chapter.PostStore.

@@ -239,11 +239,15 @@ func (db *DB) RetryDelivery(ctx context.Context, id int64, lastError string, nex
 
 // DropDelivery implements chapter.QueueStore: the delivery stays, marked
 // dropped with the reason, until its activity has no queued delivery left.
-// ErrNotFound when the delivery is not queued.
+// Dropping a delivery that is already dropped or gone (MarkInstanceDead
+// drops the deliveries in flight to the host) does nothing.
 func (db *DB) DropDelivery(ctx context.Context, id int64, reason string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		var activityID int64
 		err := db.execRow(ctx, tx, qDeliveryDrop, reason, id).Scan(&activityID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
 		if err == nil {
 			err = db.dropActivityIfDone(ctx, tx, activityID)
 		}

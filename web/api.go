@@ -83,7 +83,10 @@ func (a *API) Routes(r *mux.Router) {
 	api.Handle("/v1/timelines/public", a.methods(byMethod{http.MethodGet: a.publicTimeline}))
 	api.Handle("/v1/notifications", a.methods(byMethod{http.MethodGet: a.notifications}))
 	api.Handle("/v1/accounts/verify_credentials", a.methods(byMethod{http.MethodGet: a.verifyCredentials}))
+	api.Handle("/v1/accounts/update_credentials", a.methods(byMethod{http.MethodPatch: a.updateCredentials}))
+	// After the named routes above, which {id} would otherwise take.
 	api.Handle("/v1/accounts/{id}", a.methods(byMethod{http.MethodGet: a.getAccount}))
+	api.Handle("/v1/accounts/{id}/statuses", a.methods(byMethod{http.MethodGet: a.accountStatuses}))
 	api.Handle("/v1/instance", a.methods(byMethod{http.MethodGet: a.instanceV1}))
 	api.Handle("/v2/instance", a.methods(byMethod{http.MethodGet: a.instanceV2}))
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -22,26 +23,47 @@ const testPublicURL = "https://chapter.test"
 
 // testPublisher stands in for package federation: these tests are about the
 // API, so posts get the IRIs federation would give them and no activities
-// are queued.
-type testPublisher struct{}
+// are queued. It records the events it was asked to publish.
+type testPublisher struct {
+	mu     sync.Mutex
+	events []chapter.Event
+}
 
-func (testPublisher) LocalPostIRI(author *chapter.Account, id int64) (iri, url string) {
+func (*testPublisher) LocalPostIRI(author *chapter.Account, id int64) (iri, url string) {
 	return fmt.Sprintf("%s/users/%s/statuses/%d", testPublicURL, author.Username, id),
 		fmt.Sprintf("%s/@%s/%d", testPublicURL, author.Username, id)
 }
 
-func (testPublisher) LocalActorIRI(a *chapter.Account) string {
+func (*testPublisher) LocalActorIRI(a *chapter.Account) string {
 	return testPublicURL + "/users/" + a.Username
 }
 
-func (testPublisher) Publish(context.Context, chapter.Event) ([]chapter.Outgoing, error) {
+func (p *testPublisher) Publish(_ context.Context, ev chapter.Event) ([]chapter.Outgoing, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, ev)
 	return nil, nil
+}
+
+// count tells how many events of a type were published with actor as
+// their Actor.
+func (p *testPublisher) count(typ chapter.EventType, actor string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, ev := range p.events {
+		if ev.Type == typ && ev.Actor != nil && ev.Actor.Username == actor {
+			n++
+		}
+	}
+	return n
 }
 
 // testEnv is a node on a real SQLite store in a temporary directory, with
 // the API served by an httptest server.
 type testEnv struct {
 	svc    *chapter.Service
+	pub    *testPublisher
 	db     *store.DB
 	srv    *httptest.Server
 	logs   *syncBuffer
@@ -51,13 +73,20 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
+	return newTestEnvAt(t, nil)
+}
+
+// newTestEnvAt is newTestEnv with the service's clock; nil is time.Now.
+func newTestEnvAt(t *testing.T, now func() time.Time) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, t.TempDir())
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	svc := chapter.NewService(chapter.Options{Store: db, Publisher: testPublisher{}, Node: chapter.Node{
+	pub := &testPublisher{}
+	svc := chapter.NewService(chapter.Options{Store: db, Publisher: pub, Now: now, Node: chapter.Node{
 		Handle: "chapter", Name: "Test chapter", Summary: "We meet on Tuesdays.",
 		Level: chapter.LevelChapter, Host: "chapter.test"}})
 	if _, err := svc.EnsureNode(ctx); err != nil {
@@ -70,7 +99,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	api.Routes(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return &testEnv{svc: svc, db: db, srv: srv, logs: logs, tokens: map[string]string{}, ids: map[string]int64{}}
+	return &testEnv{svc: svc, pub: pub, db: db, srv: srv, logs: logs, tokens: map[string]string{}, ids: map[string]int64{}}
 }
 
 // addMember adds an active local member with a token.

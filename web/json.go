@@ -234,9 +234,9 @@ func (rd *renderer) status(p *chapter.Post) (*statusJSON, error) {
 	if p.Language != "" {
 		s.Language = &p.Language
 	}
-	if p.UpdatedAt.After(p.CreatedAt) {
-		edited := formatTime(p.UpdatedAt)
-		s.EditedAt = &edited
+	if edited(p) {
+		at := formatTime(p.UpdatedAt)
+		s.EditedAt = &at
 	}
 	if rd.viewer != nil {
 		no := false
@@ -249,6 +249,18 @@ func (rd *renderer) status(p *chapter.Post) (*statusJSON, error) {
 		return nil, err
 	}
 	return s, rd.fillMentions(s, p)
+}
+
+// editGrace is how far UpdatedAt must pass CreatedAt for a post to count
+// as edited: the rule federation applies to a Note's "updated". A new post
+// has both set to one instant, but the post CreatePost hands back has
+// CreatedAt truncated to the store's milliseconds and UpdatedAt not, so a
+// plain After showed every new post as edited in the POST response.
+const editGrace = time.Second
+
+// edited reports whether p was edited after it was published.
+func edited(p *chapter.Post) bool {
+	return p.UpdatedAt.After(p.CreatedAt.Add(editGrace))
 }
 
 // fillThread names the parent and its author when we hold the parent.

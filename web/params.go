@@ -20,8 +20,8 @@ type params map[string]string
 var errUnsupportedMediaType = &clientError{status: http.StatusUnsupportedMediaType,
 	msg: "Unsupported media type: send application/json, application/x-www-form-urlencoded or multipart/form-data"}
 
-// readParams reads the parameters of a POST, with the body capped at the
-// API's limit.
+// readParams reads the parameters of a POST or PATCH, with the body capped
+// at the API's limit.
 func (a *API) readParams(w http.ResponseWriter, r *http.Request) (params, error) {
 	p := params{}
 	for k, v := range r.URL.Query() {
@@ -33,7 +33,7 @@ func (a *API) readParams(w http.ResponseWriter, r *http.Request) (params, error)
 	r.Body = http.MaxBytesReader(w, r.Body, a.maxBody)
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		// A POST with everything in the query string, as curl users do.
+		// A request with everything in the query string, as curl users do.
 		if r.ContentLength == 0 {
 			return p, nil
 		}

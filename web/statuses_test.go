@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -10,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chapterhouse/chapterhouse/chapter"
 )
 
 var mastodonTimeRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
@@ -202,6 +206,69 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := send(tc.as, tc.key); (got == first) != tc.same {
 				t.Errorf("id %s, first %s: same = %v, want %v", got, first, got == first, tc.same)
+			}
+		})
+	}
+}
+
+// TestEditedAt checks that edited_at is null until a post is edited: a new
+// post's response once showed it set, because the clock's nanoseconds
+// outlived the store's milliseconds in UpdatedAt.
+func TestEditedAt(t *testing.T) {
+	now := time.Date(2026, 11, 26, 10, 56, 32, 822_456_789, time.UTC)
+	e := newTestEnvAt(t, func() time.Time { return now })
+	e.addMember(t, "alice", "member")
+
+	created := e.post(t, "alice", map[string]any{"status": "fresh"})
+	got := ok[*statusJSON](t, e.do(t, request{path: "/api/v1/statuses/" + created.ID}))
+	for _, s := range []struct {
+		name string
+		s    *statusJSON
+	}{{"POST", created}, {"GET", got}} {
+		if s.s.EditedAt != nil || s.s.CreatedAt != "2026-11-26T10:56:32.822Z" {
+			t.Errorf("%s: created_at %s edited_at %s, want 2026-11-26T10:56:32.822Z and null",
+				s.name, s.s.CreatedAt, deref(s.s.EditedAt))
+		}
+	}
+	raw := decode[map[string]any](t, e.do(t, request{path: "/api/v1/statuses/" + created.ID}))
+	if v, ok := raw["edited_at"]; !ok || v != nil {
+		t.Errorf("edited_at = %v (present %v), want null", v, ok)
+	}
+
+	id, _ := strconv.ParseInt(created.ID, 10, 64)
+	p, err := e.db.Post(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Content, p.UpdatedAt = "<p>fresh, edited</p>", now.Add(90*time.Second)
+	if err := e.db.UpdatePost(context.Background(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	got = ok[*statusJSON](t, e.do(t, request{path: "/api/v1/statuses/" + created.ID}))
+	if deref(got.EditedAt) != "2026-11-26T10:58:02.822Z" || got.CreatedAt != created.CreatedAt {
+		t.Errorf("after an edit: created_at %s edited_at %s, want %s and 2026-11-26T10:58:02.822Z",
+			got.CreatedAt, deref(got.EditedAt), created.CreatedAt)
+	}
+}
+
+func TestEdited(t *testing.T) {
+	created := time.Date(2026, 11, 26, 10, 56, 32, 822_000_000, time.UTC)
+	cases := []struct {
+		name    string
+		updated time.Time
+		want    bool
+	}{
+		{"same instant", created, false},
+		{"the clock's nanoseconds", created.Add(456_789), false},
+		{"within the second", created.Add(time.Second), false},
+		{"later", created.Add(time.Second + time.Millisecond), true},
+		{"before (a remote clock)", created.Add(-time.Minute), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &chapter.Post{CreatedAt: created, UpdatedAt: tc.updated}
+			if got := edited(p); got != tc.want {
+				t.Errorf("edited = %v, want %v", got, tc.want)
 			}
 		})
 	}
