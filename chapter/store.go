@@ -84,7 +84,8 @@ type AccountStore interface {
 	// Members lists accounts in a membership state, local and remote,
 	// oldest first.
 	Members(ctx context.Context, state State, limit, offset int) ([]*Account, error)
-	// CountMembers counts active members, local and remote.
+	// CountMembers counts active members, local and remote, not the
+	// node's own Group.
 	CountMembers(ctx context.Context) (int, error)
 }
 

@@ -63,7 +63,7 @@ const (
 		WHERE a.public_key_id = ? AND a.public_key_id <> '' ORDER BY a.id LIMIT 1`
 	qMembers = `SELECT ` + accountCols + ` FROM accounts a
 		WHERE a.state = ? ORDER BY a.id LIMIT ? OFFSET ?`
-	qCountMembers = `SELECT count(*) FROM accounts WHERE state = ?`
+	qCountMembers = `SELECT count(*) FROM accounts WHERE state = ? AND NOT (host = '' AND kind = 'Group')`
 )
 
 // CreateAccount implements chapter.AccountStore. It sets CreatedAt and
