@@ -11,10 +11,29 @@ import (
 	"github.com/chapterhouse/chapterhouse/chapter"
 )
 
+// inboxRetention is how long processed inbox items are kept to recognise
+// repeats: longer than senders retry (Mastodon retries for about a week).
+const inboxRetention = 14 * 24 * time.Hour
+
+// inboxPruner is the store's cleanup of old inbox items, when it has one.
+type inboxPruner interface {
+	PruneInbox(ctx context.Context, before time.Time) (int, error)
+}
+
 // inboxWorker processes stored inbox activities in arrival order. After a
 // restart it resumes with whatever was stored but not processed.
 func (f *Federation) inboxWorker(ctx context.Context) {
+	var pruned time.Time
 	for {
+		if p, ok := f.store.(inboxPruner); ok && f.now().Sub(pruned) > time.Hour {
+			n, err := p.PruneInbox(ctx, f.now().Add(-inboxRetention))
+			if err != nil && ctx.Err() == nil {
+				f.log.Warn("prune inbox", "error", err)
+			} else if n > 0 {
+				f.log.Info("pruned old inbox items", "items", n)
+			}
+			pruned = f.now()
+		}
 		items, err := f.store.PendingInbox(ctx, 100)
 		if err != nil && ctx.Err() == nil {
 			f.log.Warn("list pending inbox", "error", err)
