@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -88,6 +89,8 @@ type Remote struct {
 	client    *http.Client
 	publicPEM string
 
+	hits atomic.Int64 // every request served
+
 	mu       sync.Mutex
 	received []Received
 	refused  []string
@@ -152,8 +155,15 @@ func (rm *Remote) routes() http.Handler {
 	}
 	mux.HandleFunc("POST "+user+"/inbox", rm.serveInbox)
 	mux.HandleFunc("POST /inbox", rm.serveInbox)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rm.hits.Add(1)
+		mux.ServeHTTP(w, r)
+	})
 }
+
+// Hits counts every request the instance served, of any kind: a test can
+// tell that a node never contacted it.
+func (rm *Remote) Hits() int { return int(rm.hits.Load()) }
 
 // Received returns a copy of the activities accepted so far, oldest first.
 func (rm *Remote) Received() []Received {
