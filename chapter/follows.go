@@ -16,6 +16,9 @@ func (s *Service) ReceiveFollow(ctx context.Context, follower, target *Account, 
 	if target.State != StateActive {
 		return nil, fmt.Errorf("follow of %q: %w", target.Acct(), ErrNotFound)
 	}
+	if target.Kind == KindGroup && s.isChildRequest(target, follower) {
+		return s.receiveChildRequest(ctx, target, follower, activityIRI)
+	}
 	f, err := s.store.Follow(ctx, follower.ID, target.ID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("follow of %q by %q: %w", target.Acct(), follower.Acct(), err)
@@ -24,7 +27,11 @@ func (s *Service) ReceiveFollow(ctx context.Context, follower, target *Account, 
 		f = &Follow{FollowerID: follower.ID, TargetID: target.ID, State: FollowPending, CreatedAt: s.Clock()}
 	}
 	f.ActivityIRI = activityIRI
-	if f.State == FollowAccepted || !target.Locked {
+	isParent := false
+	if l, err := s.store.Link(ctx, follower.ID); err == nil && l.Role == RoleParent && target.Kind == KindGroup {
+		isParent = true // our parent following back: part of linking, never held
+	}
+	if f.State == FollowAccepted || !target.Locked || isParent {
 		// Accepting again is right: the follower sent Follow again because
 		// it did not see our Accept.
 		if err := s.acceptFollow(ctx, target, follower, f); err != nil {
@@ -148,6 +155,11 @@ func (s *Service) ReceiveUnfollow(ctx context.Context, follower, target *Account
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("unfollow of %q by %q: %w", target.Acct(), follower.Acct(), err)
 	}
+	if target.Kind == KindGroup {
+		// A child that left, or a parent that detached us: the link ends
+		// both ways.
+		return s.linkUndone(ctx, target, follower)
+	}
 	return nil
 }
 
@@ -191,13 +203,13 @@ func (s *Service) ReceiveFollowAnswer(ctx context.Context, remote, local *Accoun
 		if err := s.store.RemoveFollow(ctx, local.ID, remote.ID, nil); err != nil {
 			return fmt.Errorf("rejected by %q: %w", remote.Acct(), err)
 		}
-		return nil
+		return s.linkAnswered(ctx, remote, false)
 	}
 	f.State = FollowAccepted
 	if err := s.store.PutFollow(ctx, f, nil); err != nil {
 		return fmt.Errorf("accepted by %q: %w", remote.Acct(), err)
 	}
-	return nil
+	return s.linkAnswered(ctx, remote, true)
 }
 
 // ReceiveBlock ends every follow between a remote actor who blocked a local

@@ -43,6 +43,15 @@ type Node struct {
 	Locked bool
 	// Host is host[:port] of the public URL: the domain part of handles.
 	Host string
+	// Parent names the parent node ("@handle@host" or its actor URL);
+	// empty for the top of the tree.
+	Parent string
+	// AutoApproveChildren links any child that names this node as its
+	// parent without waiting for the admin.
+	AutoApproveChildren bool
+	// RelayParentPosts makes the Group boost its parent's posts to its own
+	// followers.
+	RelayParentPosts bool
 }
 
 // Role is what a local member may do.
@@ -98,7 +107,11 @@ type Account struct {
 	PublicKeyID    string
 	PublicKeyPEM   string
 	// Locked means follows of this account need approval.
-	Locked    bool
+	Locked bool
+	// Level and ParentIRI are what a remote Chapterhouse Group declares of
+	// its place in the tree; empty for other servers' actors.
+	Level     Level
+	ParentIRI string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	// FetchedAt is when a remote actor document was last fetched.
@@ -200,6 +213,10 @@ type Post struct {
 	Mentions []string
 	// Announced is set when the node's Group boosted the post.
 	Announced bool
+	// Via lists the Group actors of the nodes a relayed post came through
+	// on its way up to this node, the node it was first announced by
+	// first; empty for posts that did not come through the tree.
+	Via       []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	DeletedAt time.Time

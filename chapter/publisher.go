@@ -34,6 +34,9 @@ type Event struct {
 	Post   *Post
 	Follow *Follow
 	Object *Account // the other party of a follow
+	// Exclude lists actor IRIs whose inboxes must not receive the
+	// activity: the nodes a relayed post came from, so it never echoes back.
+	Exclude []string
 }
 
 // Publisher turns events into activities addressed to the right inboxes.

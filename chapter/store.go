@@ -58,6 +58,9 @@ type TimelineQuery struct {
 	Visibilities []Visibility
 	// ExcludeReplies drops replies.
 	ExcludeReplies bool
+	// Via, when set, keeps posts that came through the node with this
+	// Group actor IRI (its subtree's posts, on a parent node).
+	Via string
 }
 
 // AccountStore keeps accounts: local members, the node's Group, and remote
@@ -225,4 +228,5 @@ type Store interface {
 	TokenStore
 	QueueStore
 	DomainStore
+	LinkStore
 }

@@ -113,14 +113,20 @@ func (f *Federation) actorMap(ctx context.Context, a *chapter.Account) (map[stri
 	keyProp := streams.NewW3IDSecurityV1PublicKeyProperty()
 	keyProp.AppendW3IDSecurityV1PublicKey(key)
 	actor.SetW3IDSecurityV1PublicKey(keyProp)
-	return serialize(actor, func(m map[string]any) {
+	m, err := serialize(actor, func(m map[string]any) {
 		m["manuallyApprovesFollowers"] = a.Locked
 		m["indexable"] = true
 		m["endpoints"] = map[string]any{"sharedInbox": f.urls.SharedInbox()}
-		if a.Kind == chapter.KindGroup {
-			m["level"] = string(f.svc.Node().Level)
-		}
 	})
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind == chapter.KindGroup {
+		if err := f.treeFields(ctx, a, m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // localAccount loads the local account named in the route, hiding the

@@ -36,6 +36,8 @@ type actorDoc struct {
 	Followers         any    `json:"followers"`
 	Endpoints         any    `json:"endpoints"`
 	Locked            any    `json:"manuallyApprovesFollowers"`
+	Level             string `json:"level"`        // Chapterhouse: the node's place in the tree
+	Parent            any    `json:"parent"`       // Chapterhouse: the parent node's Group
 	Owner             string `json:"owner"`        // key documents
 	PublicKeyPem      string `json:"publicKeyPem"` // key documents
 	PublicKey         struct {
@@ -115,6 +117,9 @@ func (d *actorDoc) account(iri string) (*chapter.Account, error) {
 		}
 	}
 	a.Locked, _ = d.Locked.(bool)
+	if a.Kind == chapter.KindGroup && chapter.Level(d.Level).Rank() > 0 {
+		a.Level, a.ParentIRI = chapter.Level(d.Level), stringOrID(d.Parent)
+	}
 	if a.DisplayName == "" {
 		a.DisplayName = a.Username
 	}

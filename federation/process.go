@@ -102,6 +102,13 @@ func (f *Federation) process(ctx context.Context, it *chapter.InboxItem) error {
 		if err != nil {
 			return err
 		}
+		if actor.Kind == chapter.KindGroup {
+			// A node asking to join reads its parent from its actor
+			// document: make sure ours is current.
+			if actor, err = f.remoteActor(ctx, it.ActorIRI, true); err != nil {
+				return fmt.Errorf("actor %q: %w", it.ActorIRI, err)
+			}
+		}
 		_, err = f.svc.ReceiveFollow(ctx, actor, target, it.ActivityIRI)
 		return err
 	case vocab.ActivityStreamsUndo:
@@ -117,7 +124,7 @@ func (f *Federation) process(ctx context.Context, it *chapter.InboxItem) error {
 	case vocab.ActivityStreamsLike:
 		return f.svc.ReceiveInteraction(ctx, chapter.InteractionLike, actor, stringOrID(obj), it.ActivityIRI)
 	case vocab.ActivityStreamsAnnounce:
-		return f.svc.ReceiveInteraction(ctx, chapter.InteractionAnnounce, actor, stringOrID(obj), it.ActivityIRI)
+		return f.processAnnounce(ctx, actor, stringOrID(obj), raw, it.ActivityIRI)
 	case vocab.ActivityStreamsBlock:
 		target, err := f.localTarget(ctx, stringOrID(obj))
 		if err != nil {

@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/go-fed/activity/streams"
@@ -22,7 +23,7 @@ func (f *Federation) Publish(ctx context.Context, ev chapter.Event) ([]chapter.O
 	case chapter.EventPostUpdated:
 		return f.publishPost(ctx, ev.Post, "Update")
 	case chapter.EventPostAnnounced:
-		return f.publishAnnounce(ctx, ev.Actor, ev.Post)
+		return f.publishAnnounce(ctx, ev.Actor, ev.Post, ev.Exclude)
 	case chapter.EventPostDeleted:
 		return f.publishDelete(ctx, ev.Post)
 	case chapter.EventProfileUpdated:
@@ -102,13 +103,26 @@ func (f *Federation) publishPost(ctx context.Context, p *chapter.Post, verb stri
 // object: Mastodon shows an Announce of a Note as a boost, and ignores an
 // Announce that wraps a Create (FEP-1b12 groups send both for that reason;
 // we only need the first).
-func (f *Federation) publishAnnounce(ctx context.Context, g *chapter.Account, p *chapter.Post) ([]chapter.Outgoing, error) {
+//
+// A post relayed through the tree carries the nodes it came through in
+// "via" (our extension term), and never goes back to them: exclude lists
+// their actors.
+func (f *Federation) publishAnnounce(ctx context.Context, g *chapter.Account, p *chapter.Post, exclude []string) ([]chapter.Outgoing, error) {
 	inboxes, err := f.store.FollowerInboxes(ctx, g.ID)
 	if err != nil {
 		return nil, fmt.Errorf("followers of the group: %w", err)
 	}
-	if p.Author != nil && !p.Author.Local() {
+	if p.Author != nil && !p.Author.Local() && !slices.Contains(exclude, p.Author.ActorIRI) {
 		inboxes = append(inboxes, p.Author.DeliveryInbox())
+	}
+	if len(exclude) > 0 {
+		skip := map[string]bool{}
+		for _, iri := range exclude {
+			if a, err := f.store.AccountByIRI(ctx, iri); err == nil && !a.Local() {
+				skip[a.DeliveryInbox()], skip[a.InboxIRI] = true, true
+			}
+		}
+		inboxes = slices.DeleteFunc(inboxes, func(in string) bool { return skip[in] })
 	}
 	id := f.announceID(g, p)
 	a := streams.NewActivityStreamsAnnounce()
@@ -118,7 +132,11 @@ func (f *Federation) publishAnnounce(ctx context.Context, g *chapter.Account, p 
 	a.SetActivityStreamsTo(toProperty([]string{publicIRI}))
 	a.SetActivityStreamsCc(ccProperty([]string{f.urls.Followers(g.Username), p.Author.ActorIRI}))
 	a.SetActivityStreamsPublished(publishedProperty(f.now()))
-	body, err := marshal(a, nil)
+	body, err := marshal(a, func(m map[string]any) {
+		if len(p.Via) > 0 {
+			m["via"] = p.Via
+		}
+	})
 	if err != nil {
 		return nil, err
 	}

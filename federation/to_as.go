@@ -34,6 +34,9 @@ var asContext = []any{
 		"indexable":                 "toot:indexable",
 		"chapterhouse":              "https://chapterhouse.example/ns#",
 		"level":                     "chapterhouse:level",
+		"parent":                    map[string]any{"@id": "chapterhouse:parent", "@type": "@id"},
+		"children":                  map[string]any{"@id": "chapterhouse:children", "@type": "@id"},
+		"via":                       map[string]any{"@id": "chapterhouse:via", "@type": "@id", "@container": "@list"},
 	},
 }
 

@@ -27,6 +27,7 @@ func (f *Federation) Routes(r *mux.Router) {
 	r.HandleFunc("/users/{username}/outbox", f.signedGET(f.cached(f.handleOutbox))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/users/{username}/followers", f.signedGET(f.cached(f.handleFollowers))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/users/{username}/following", f.signedGET(f.cached(f.handleFollowing))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/users/{username}/children", f.signedGET(f.cached(f.handleChildren))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/users/{username}/statuses/{id:[0-9]+}", f.signedGET(f.cached(f.handlePost))).Methods(http.MethodGet, http.MethodHead)
 }
 

@@ -13,32 +13,33 @@ import (
 // accountCols are the columns accountDest scans, for a table aliased a.
 const accountCols = `a.id, a.username, a.host, a.kind, a.display_name, a.bio, a.role, a.state,
 	a.actor_iri, a.inbox_iri, a.shared_inbox_iri, a.followers_iri, a.url, a.avatar_url,
-	a.public_key_id, a.public_key_pem, a.locked, a.created_at, a.updated_at, a.fetched_at`
+	a.public_key_id, a.public_key_pem, a.locked, a.level, a.parent_iri,
+	a.created_at, a.updated_at, a.fetched_at`
 
 // accountDest lists where accountCols go in a.
 func accountDest(a *chapter.Account) []any {
 	return []any{&a.ID, &a.Username, &a.Host, &a.Kind, &a.DisplayName, &a.Bio, &a.Role, &a.State,
 		&a.ActorIRI, &a.InboxIRI, &a.SharedInboxIRI, &a.FollowersIRI, &a.URL, &a.AvatarURL,
-		&a.PublicKeyID, &a.PublicKeyPEM, &a.Locked,
+		&a.PublicKeyID, &a.PublicKeyPEM, &a.Locked, &a.Level, &a.ParentIRI,
 		timeDest{&a.CreatedAt}, timeDest{&a.UpdatedAt}, timeDest{&a.FetchedAt}}
 }
 
 const (
 	qAccountInsert = `INSERT INTO accounts (username, host, kind, display_name, bio,
 		role, state, actor_iri, inbox_iri, shared_inbox_iri, followers_iri, url, avatar_url,
-		public_key_id, public_key_pem, locked, created_at, updated_at, fetched_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		public_key_id, public_key_pem, locked, level, parent_iri, created_at, updated_at, fetched_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	qAccountUpdate = `UPDATE accounts SET kind = ?, display_name = ?, bio = ?,
 		role = ?, state = ?, actor_iri = ?, inbox_iri = ?, shared_inbox_iri = ?, followers_iri = ?,
 		url = ?, avatar_url = ?, public_key_id = ?, public_key_pem = ?, locked = ?,
-		updated_at = ?, fetched_at = ?
+		level = ?, parent_iri = ?, updated_at = ?, fetched_at = ?
 		WHERE id = ?`
 	// The DO UPDATE keeps role, state and created_at, and refuses to turn
 	// a local account (whose IRI a remote document claims) into a remote one.
 	qAccountUpsertRemote = `INSERT INTO accounts (username, host, kind, display_name, bio,
 		role, state, actor_iri, inbox_iri, shared_inbox_iri, followers_iri, url, avatar_url,
-		public_key_id, public_key_pem, locked, created_at, updated_at, fetched_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		public_key_id, public_key_pem, locked, level, parent_iri, created_at, updated_at, fetched_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (actor_iri) WHERE actor_iri <> '' DO UPDATE SET
 			username = excluded.username, host = excluded.host, kind = excluded.kind,
 			display_name = excluded.display_name, bio = excluded.bio,
@@ -46,6 +47,7 @@ const (
 			followers_iri = excluded.followers_iri, url = excluded.url,
 			avatar_url = excluded.avatar_url, public_key_id = excluded.public_key_id,
 			public_key_pem = excluded.public_key_pem, locked = excluded.locked,
+			level = excluded.level, parent_iri = excluded.parent_iri,
 			updated_at = excluded.updated_at,
 			fetched_at = COALESCE(excluded.fetched_at, fetched_at)
 		WHERE accounts.host <> ''
@@ -82,7 +84,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *chapter.Account) error {
 	err := db.execRow(ctx, nil, qAccountInsert,
 		a.Username, a.Host, a.Kind, a.DisplayName, a.Bio, a.Role, a.State,
 		a.ActorIRI, a.InboxIRI, a.SharedInboxIRI, a.FollowersIRI, a.URL, a.AvatarURL,
-		a.PublicKeyID, a.PublicKeyPEM, a.Locked,
+		a.PublicKeyID, a.PublicKeyPEM, a.Locked, a.Level, a.ParentIRI,
 		a.CreatedAt.UnixMilli(), a.UpdatedAt.UnixMilli(), millis(a.FetchedAt)).Scan(&a.ID)
 	return errf(err, "create account %q", a.Acct())
 }
@@ -95,7 +97,8 @@ func (db *DB) UpdateAccount(ctx context.Context, a *chapter.Account, out []chapt
 		res, err := db.exec(ctx, tx, qAccountUpdate,
 			a.Kind, a.DisplayName, a.Bio, a.Role, a.State,
 			a.ActorIRI, a.InboxIRI, a.SharedInboxIRI, a.FollowersIRI, a.URL, a.AvatarURL,
-			a.PublicKeyID, a.PublicKeyPEM, a.Locked, a.UpdatedAt.UnixMilli(), millis(a.FetchedAt), a.ID)
+			a.PublicKeyID, a.PublicKeyPEM, a.Locked, a.Level, a.ParentIRI,
+			a.UpdatedAt.UnixMilli(), millis(a.FetchedAt), a.ID)
 		if err == nil {
 			err = notFoundIfNone(res)
 		}
@@ -127,7 +130,7 @@ func (db *DB) UpsertRemoteAccount(ctx context.Context, a *chapter.Account) error
 	err := db.execRow(ctx, nil, qAccountUpsertRemote,
 		a.Username, a.Host, a.Kind, a.DisplayName, a.Bio, a.Role, a.State,
 		a.ActorIRI, a.InboxIRI, a.SharedInboxIRI, a.FollowersIRI, a.URL, a.AvatarURL,
-		a.PublicKeyID, a.PublicKeyPEM, a.Locked,
+		a.PublicKeyID, a.PublicKeyPEM, a.Locked, a.Level, a.ParentIRI,
 		a.CreatedAt.UnixMilli(), a.UpdatedAt.UnixMilli(), millis(a.FetchedAt),
 	).Scan(&a.ID, &a.Role, &a.State, &created)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -46,6 +46,10 @@ func TestQueryPlans(t *testing.T) {
 		{"interactions", qCountInteractions, []any{1, "like"}, "interactions_key"},
 		{"undo by IRI", qInteractionDeleteIRI, []any{"x"}, "interactions_activity"},
 		{"dead hosts", qDeadHosts, nil, "instances_dead"},
+		{"link", qLink, []any{1}, "SEARCH l USING INTEGER PRIMARY KEY"},
+		{"links by role", qLinks, []any{"child"}, "links_role"},
+		{"touch link", qLinkTouch, []any{1, 2}, "INTEGER PRIMARY KEY"},
+		{"prune a post's via", qPostViaPrune, []any{1, "[]"}, "post_via_post"},
 	}
 	for _, tq := range []struct {
 		name  string
@@ -57,6 +61,16 @@ func TestQueryPlans(t *testing.T) {
 			Visibilities: []chapter.Visibility{chapter.VisibilityPublic}, MinID: 5}, "posts_node"},
 		{"timeline: account", chapter.TimelineQuery{AccountID: 1, SinceID: 5}, "posts_account"},
 		{"timeline: all", chapter.TimelineQuery{MaxID: 100}, "PRIMARY KEY"},
+		// The subtree of a node: post_via's range for the node, in order.
+		{"timeline: via", chapter.TimelineQuery{Via: "x", MaxID: 100},
+			"SEARCH v USING PRIMARY KEY (node_iri=? AND post_id<?)"},
+		{"timeline: via, oldest first", chapter.TimelineQuery{Via: "x", MinID: 5},
+			"SEARCH v USING PRIMARY KEY (node_iri=? AND post_id>?)"},
+		{"timeline: via, node, public, no replies", chapter.TimelineQuery{Via: "x", NodeOnly: true,
+			ExcludeReplies: true, Visibilities: []chapter.Visibility{chapter.VisibilityPublic}, MaxID: 100},
+			"SEARCH v USING PRIMARY KEY (node_iri=?"},
+		{"timeline: via, account", chapter.TimelineQuery{Via: "x", AccountID: 1, SinceID: 5},
+			"SEARCH v USING PRIMARY KEY (node_iri=?"},
 	} {
 		sql, args := timeline(tq.q)
 		tests = append(tests, query{tq.name, sql, args, tq.index})

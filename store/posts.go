@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 // postCols are the columns postDest scans: a post aliased p joined with
 // its author aliased a.
 const postCols = `p.id, p.iri, p.url, p.account_id, p.content, p.source, p.summary, p.sensitive,
-	p.language, p.visibility, p.in_reply_to_id, p.in_reply_to_iri, p.mentions, p.announced,
+	p.language, p.visibility, p.in_reply_to_id, p.in_reply_to_iri, p.mentions, p.announced, p.via,
 	p.created_at, p.updated_at, p.deleted_at, ` + accountCols
 
 // postFrom is the FROM clause that goes with postCols.
@@ -26,7 +28,7 @@ func postDest(p *chapter.Post) []any {
 	p.Author = new(chapter.Account)
 	return append([]any{&p.ID, &p.IRI, &p.URL, &p.AccountID, &p.Content, &p.Source, &p.Summary,
 		&p.Sensitive, &p.Language, &p.Visibility, nullInt{&p.InReplyToID}, &p.InReplyToIRI,
-		mentionsDest{&p.Mentions}, &p.Announced,
+		stringsDest{&p.Mentions}, &p.Announced, stringsDest{&p.Via},
 		timeDest{&p.CreatedAt}, timeDest{&p.UpdatedAt}, timeDest{&p.DeletedAt}},
 		accountDest(p.Author)...)
 }
@@ -55,11 +57,12 @@ func nullIfZero(id int64) any {
 	return id
 }
 
-// mentionsDest scans the JSON list of mentions.
-type mentionsDest struct{ p *[]string }
+// stringsDest scans a JSON list of strings (mentions, via); an empty
+// column is none.
+type stringsDest struct{ p *[]string }
 
 // Scan implements sql.Scanner.
-func (d mentionsDest) Scan(v any) error {
+func (d stringsDest) Scan(v any) error {
 	*d.p = nil
 	var b []byte
 	switch v := v.(type) {
@@ -70,7 +73,7 @@ func (d mentionsDest) Scan(v any) error {
 	case []byte:
 		b = v
 	default:
-		return fmt.Errorf("mentions column holds %T", v)
+		return fmt.Errorf("string list column holds %T", v)
 	}
 	if len(b) == 0 {
 		return nil
@@ -78,8 +81,9 @@ func (d mentionsDest) Scan(v any) error {
 	return json.Unmarshal(b, d.p)
 }
 
-// encodeMentions is the stored form of a post's mentions.
-func encodeMentions(m []string) (string, error) {
+// encodeStrings is the stored form of a list of strings (mentions, via):
+// a JSON array, or the empty string when there are none.
+func encodeStrings(m []string) (string, error) {
 	if len(m) == 0 {
 		return "", nil
 	}
@@ -90,17 +94,22 @@ func encodeMentions(m []string) (string, error) {
 const (
 	qPostInsert = `INSERT INTO posts (id, iri, url, account_id, local, content,
 		source, summary, sensitive, language, visibility, in_reply_to_id, in_reply_to_iri,
-		mentions, announced, created_at, updated_at)
+		mentions, announced, via, created_at, updated_at)
 		VALUES (?1, ?2, ?3, ?4, COALESCE((SELECT host = '' FROM accounts WHERE id = ?4), 0),
 			?5, ?6, ?7, ?8, ?9, ?10,
 			COALESCE(?11, (SELECT id FROM posts WHERE iri = ?12 AND iri <> '')), ?12,
-			?13, ?14, ?15, ?16)
+			?13, ?14, ?15, ?16, ?17)
 		RETURNING in_reply_to_id`
 	qPostAdopt = `UPDATE posts SET in_reply_to_id = ?1
 		WHERE in_reply_to_iri = ?2 AND in_reply_to_id IS NULL AND in_reply_to_iri <> '' AND id <> ?1`
 	qPostUpdate = `UPDATE posts SET content = ?, source = ?, summary = ?,
-		sensitive = ?, language = ?, mentions = ?, announced = ?, updated_at = ?
+		sensitive = ?, language = ?, mentions = ?, announced = ?, via = ?, updated_at = ?
 		WHERE id = ? AND deleted_at IS NULL`
+	// The post_via rows of post ?1 from the JSON array ?2 (never '').
+	qPostViaInsert = `INSERT OR IGNORE INTO post_via (node_iri, post_id)
+		SELECT value, ?1 FROM json_each(?2)`
+	qPostViaPrune = `DELETE FROM post_via
+		WHERE post_id = ?1 AND node_iri NOT IN (SELECT value FROM json_each(?2))`
 	qPostDeleted   = `SELECT deleted_at IS NOT NULL FROM posts WHERE id = ?`
 	qPostTombstone = `UPDATE posts SET deleted_at = ?, content = '', source = '', summary = ''
 		WHERE id = ? AND deleted_at IS NULL`
@@ -117,6 +126,7 @@ const (
 // CreatePost implements chapter.PostStore. When p.InReplyToID is 0 and
 // the parent named by p.InReplyToIRI is already stored, its id is filled
 // in; the posts waiting for p (their InReplyToIRI is p.IRI) get p's id.
+// Empty and repeated IRIs are dropped from p.Via.
 func (db *DB) CreatePost(ctx context.Context, p *chapter.Post, out []chapter.Outgoing) error {
 	if p.ID <= 0 {
 		return fmt.Errorf("store: create post: id %d: %w", p.ID, chapter.ErrInvalid)
@@ -128,7 +138,12 @@ func (db *DB) CreatePost(ctx context.Context, p *chapter.Post, out []chapter.Out
 	if p.Visibility == "" {
 		p.Visibility = chapter.VisibilityPublic
 	}
-	mentions, err := encodeMentions(p.Mentions)
+	p.Via = cleanVia(p.Via)
+	mentions, err := encodeStrings(p.Mentions)
+	if err != nil {
+		return fmt.Errorf("store: create post %d: %w", p.ID, err)
+	}
+	via, err := encodeStrings(p.Via)
 	if err != nil {
 		return fmt.Errorf("store: create post %d: %w", p.ID, err)
 	}
@@ -137,7 +152,7 @@ func (db *DB) CreatePost(ctx context.Context, p *chapter.Post, out []chapter.Out
 		err := db.execRow(ctx, tx, qPostInsert,
 			p.ID, p.IRI, p.URL, p.AccountID, p.Content, p.Source, p.Summary, p.Sensitive,
 			p.Language, p.Visibility, nullIfZero(p.InReplyToID), p.InReplyToIRI,
-			mentions, p.Announced, p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli()).Scan(&parent)
+			mentions, p.Announced, via, p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli()).Scan(&parent)
 		if err != nil {
 			return errf(err, "create post %d", p.ID)
 		}
@@ -147,22 +162,33 @@ func (db *DB) CreatePost(ctx context.Context, p *chapter.Post, out []chapter.Out
 				return errf(err, "create post %d: adopt replies", p.ID)
 			}
 		}
+		if via != "" {
+			if _, err := db.exec(ctx, tx, qPostViaInsert, p.ID, via); err != nil {
+				return errf(err, "create post %d: via", p.ID)
+			}
+		}
 		return db.enqueue(ctx, tx, out)
 	})
 }
 
 // UpdatePost implements chapter.PostStore. Besides the fields the
-// interface names it saves Source and Mentions, which an edit changes too.
+// interface names it saves Source and Mentions, which an edit changes too,
+// and Via (cleaned as by CreatePost), which a relay may extend.
 // A tombstone is not updated: ErrGone.
 func (db *DB) UpdatePost(ctx context.Context, p *chapter.Post, out []chapter.Outgoing) error {
 	p.UpdatedAt = orNow(p.UpdatedAt)
-	mentions, err := encodeMentions(p.Mentions)
+	p.Via = cleanVia(p.Via)
+	mentions, err := encodeStrings(p.Mentions)
+	if err != nil {
+		return fmt.Errorf("store: update post %d: %w", p.ID, err)
+	}
+	via, err := encodeStrings(p.Via)
 	if err != nil {
 		return fmt.Errorf("store: update post %d: %w", p.ID, err)
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, qPostUpdate,
-			p.Content, p.Source, p.Summary, p.Sensitive, p.Language, mentions, p.Announced,
+			p.Content, p.Source, p.Summary, p.Sensitive, p.Language, mentions, p.Announced, via,
 			p.UpdatedAt.UnixMilli(), p.ID)
 		if err != nil {
 			return errf(err, "update post %d", p.ID)
@@ -170,8 +196,29 @@ func (db *DB) UpdatePost(ctx context.Context, p *chapter.Post, out []chapter.Out
 		if err := db.livePostChanged(ctx, tx, res, p.ID); err != nil {
 			return fmt.Errorf("store: update post %d: %w", p.ID, err)
 		}
+		// Only the rows that changed are written.
+		if _, err := db.exec(ctx, tx, qPostViaPrune, p.ID, cmp.Or(via, "[]")); err != nil {
+			return errf(err, "update post %d: via", p.ID)
+		}
+		if via != "" {
+			if _, err := db.exec(ctx, tx, qPostViaInsert, p.ID, via); err != nil {
+				return errf(err, "update post %d: via", p.ID)
+			}
+		}
 		return db.enqueue(ctx, tx, out)
 	})
+}
+
+// cleanVia drops empty and repeated IRIs from via, keeping the order;
+// nil when none is left.
+func cleanVia(via []string) []string {
+	var out []string
+	for _, iri := range via {
+		if iri != "" && !slices.Contains(out, iri) {
+			out = append(out, iri)
+		}
+	}
+	return out
 }
 
 // livePostChanged explains an UPDATE … WHERE deleted_at IS NULL that
@@ -265,10 +312,24 @@ func (db *DB) Timeline(ctx context.Context, q chapter.TimelineQuery) ([]*chapter
 // timelineSQL builds the query for q. Its text depends only on which
 // filters are set (and how many visibilities), so the readers' statement
 // cache holds a few dozen variants at most.
+//
+// With Via the query walks the node's range of post_via, newest first, and
+// joins each post: the ids, their bounds and the order are post_via's.
 func timelineSQL(q chapter.TimelineQuery) (string, []any) {
 	var b strings.Builder
-	args := make([]any, 0, 8)
-	b.WriteString(`SELECT ` + postCols + postFrom + `WHERE p.deleted_at IS NULL`)
+	args := make([]any, 0, 9)
+	id := "p.id"
+	b.WriteString(`SELECT ` + postCols)
+	if q.Via != "" {
+		// CROSS JOIN keeps post_via the outer loop.
+		id = "v.post_id"
+		b.WriteString(` FROM post_via v CROSS JOIN posts p ON p.id = v.post_id
+			JOIN accounts a ON a.id = p.account_id
+			WHERE v.node_iri = ? AND p.deleted_at IS NULL`)
+		args = append(args, q.Via)
+	} else {
+		b.WriteString(postFrom + `WHERE p.deleted_at IS NULL`)
+	}
 	if q.AccountID != 0 {
 		b.WriteString(` AND p.account_id = ?`)
 		args = append(args, q.AccountID)
@@ -287,18 +348,18 @@ func timelineSQL(q chapter.TimelineQuery) (string, []any) {
 		b.WriteString(` AND p.in_reply_to_id IS NULL AND p.in_reply_to_iri = ''`)
 	}
 	if q.MaxID > 0 {
-		b.WriteString(` AND p.id < ?`)
+		b.WriteString(` AND ` + id + ` < ?`)
 		args = append(args, q.MaxID)
 	}
 	if q.SinceID > 0 {
-		b.WriteString(` AND p.id > ?`)
+		b.WriteString(` AND ` + id + ` > ?`)
 		args = append(args, q.SinceID)
 	}
 	if q.MinID > 0 {
-		b.WriteString(` AND p.id > ? ORDER BY p.id ASC`)
+		b.WriteString(` AND ` + id + ` > ? ORDER BY ` + id + ` ASC`)
 		args = append(args, q.MinID)
 	} else {
-		b.WriteString(` ORDER BY p.id DESC`)
+		b.WriteString(` ORDER BY ` + id + ` DESC`)
 	}
 	b.WriteString(` LIMIT ?`)
 	args = append(args, limitOr(q.Limit, defaultTimelineLimit, maxTimelineLimit))

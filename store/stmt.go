@@ -23,6 +23,7 @@ func writeQueries() []string {
 		qAccountInsert, qAccountUpdate, qAccountUpsertRemote, qAccountHost, qAccountDetachReplies, qAccountDelete,
 		qKeyAccount, qKeyUpsert,
 		qPostInsert, qPostAdopt, qPostUpdate, qPostDeleted, qPostTombstone, qPostDeleteNotifications, qPostDeleteInteractions,
+		qPostViaInsert, qPostViaPrune,
 		qFollowUpsert, qFollowDelete, qFollowGone, qFollowDeleteFollower, qFollowDeleteTarget,
 		qInteractionInsert, qInteractionDelete, qInteractionDeleteIRI,
 		qNotificationInsert, qNotificationsRead,
@@ -32,6 +33,7 @@ func writeQueries() []string {
 		qInstanceFailed, qInstanceDelete, qInstanceDead, qDeliveriesDropHost,
 		qInboxInsert, qInboxDone, qInboxPrune,
 		qDomainBlock, qDomainUnblock,
+		qLinkUpsert, qLinkDelete, qLinkTouch,
 	}
 }
 

@@ -35,6 +35,8 @@ func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 		memberCommand(load, stdout, stderr),
 		tokenCommand(load, stdout, stderr),
 		postCommand(load, stdout, stderr),
+		childrenCommand(load, stdout, stderr),
+		leaveCommand(load, stdout, stderr),
 		configCommand(stdout),
 	)
 	return root

@@ -25,6 +25,7 @@ type testNode struct {
 	config  string
 	baseURL string
 	host    string
+	handle  string // the node's Group
 	cancel  context.CancelFunc
 	done    chan error
 	logs    *syncBuffer
@@ -66,27 +67,37 @@ func freeAddr(t testing.TB) string {
 // indented.
 func newTestNode(t testing.TB, extra string) *testNode {
 	t.Helper()
+	return newTestNodeWith(t, "  handle: chapter\n  name: Test chapter\n", extra)
+}
+
+// newTestNodeWith is newTestNode with the lines of the node section given.
+func newTestNodeWith(t testing.TB, nodeLines, extra string) *testNode {
+	t.Helper()
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cfg := fmt.Sprintf(`public_url: http://%s
 listen: %s
 data_dir: %s
 node:
-  handle: chapter
-  name: Test chapter
-log:
+%slog:
   level: debug
 federation:
   allow_http: true
   allow_private_networks: true
   retry_base: 100ms
   request_timeout: 5s
-%s`, addr, addr, filepath.Join(dir, "data"), extra)
+%s`, addr, addr, filepath.Join(dir, "data"), nodeLines, extra)
 	path := filepath.Join(dir, "chapterhouse.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n := &testNode{t: t, dir: dir, config: path, baseURL: "http://" + addr, host: addr, logs: &syncBuffer{}}
+	handle := "chapter"
+	for _, line := range strings.Split(nodeLines, "\n") {
+		if h, ok := strings.CutPrefix(strings.TrimSpace(line), "handle: "); ok {
+			handle = h
+		}
+	}
+	n := &testNode{t: t, dir: dir, config: path, baseURL: "http://" + addr, host: addr, handle: handle, logs: &syncBuffer{}}
 	n.start()
 	t.Cleanup(n.stop)
 	return n

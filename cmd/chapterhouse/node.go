@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -47,7 +49,9 @@ func openNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node,
 	svc := chapter.NewService(chapter.Options{
 		Store: db, Publisher: fed, Resolver: fed,
 		Node: chapter.Node{Handle: cfg.Node.Handle, Name: cfg.Node.Name, Summary: cfg.Node.Summary,
-			Level: chapter.Level(cfg.Node.Level), Locked: cfg.Node.Locked, Host: cfg.Host()},
+			Level: chapter.Level(cfg.Node.Level), Locked: cfg.Node.Locked, Host: cfg.Host(),
+			Parent: cfg.Node.Parent, AutoApproveChildren: cfg.Node.ApproveChildren == "auto",
+			RelayParentPosts: cfg.Node.RelayParentPosts},
 	})
 	fed.Bind(svc)
 	if _, err := svc.EnsureNode(ctx); err != nil {
@@ -55,6 +59,36 @@ func openNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node,
 		return nil, err
 	}
 	return &node{cfg: cfg, db: db, svc: svc, fed: fed, log: log}, nil
+}
+
+// linkParent asks the configured parent to link this node, retrying while
+// the parent is unreachable (nodes of a tree start in any order) and giving
+// up with a clear log line when the configuration is wrong.
+func (n *node) linkParent(ctx context.Context) {
+	if n.cfg.Node.Parent == "" {
+		return
+	}
+	delay := time.Second
+	for {
+		l, err := n.svc.LinkParent(ctx)
+		if err == nil {
+			n.log.Info("asked parent to link", "parent", n.cfg.Node.Parent, "state", string(l.State))
+			n.fed.Wake()
+			return
+		}
+		if errors.Is(err, chapter.ErrInvalid) {
+			n.log.Error("parent not linked: fix node.parent", "parent", n.cfg.Node.Parent, "error", err)
+			return
+		}
+		n.log.Warn("parent not reachable yet, will retry", "parent", n.cfg.Node.Parent,
+			"retry_delay_seconds", delay.Seconds(), "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Minute)
+	}
 }
 
 // Close releases the store.

@@ -50,6 +50,8 @@ func serveOn(ctx context.Context, cfg *config.Config, ln net.Listener, stdout, s
 			log.Error("federation workers stopped", "error", err)
 		}
 	}()
+	wg.Add(1)
+	go func() { defer wg.Done(); n.linkParent(workCtx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	printWelcome(stdout, cfg, "http://"+ln.Addr().String())

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chapterhouse/chapterhouse/federation/fedtest"
+)
+
+// treeNode starts a node of the organization's tree at a level, with a
+// parent, linked by configuration alone.
+func treeNode(t *testing.T, handle, level string, parent *testNode, extra string) *testNode {
+	t.Helper()
+	return newTestNodeWith(t, nodeSection(handle, level, parent)+"  approve_children: auto\n"+extra, "")
+}
+
+// nodeSection is the node part of a tree node's configuration.
+func nodeSection(handle, level string, parent *testNode) string {
+	s := fmt.Sprintf("  handle: %s\n  name: %s node\n  level: %s\n", handle, handle, level)
+	if parent != nil {
+		s += fmt.Sprintf("  parent: \"@%s@%s\"\n", parent.handle, parent.host)
+	}
+	return s
+}
+
+// waitLinked waits until parent lists child as a linked member chapter and
+// follows it back.
+func waitLinked(t *testing.T, parent, child *testNode) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%s linked to %s", child.handle, parent.handle), 20*time.Second, func() bool {
+		var coll map[string]any
+		getJSON(t, parent.actor(parent.handle)+"/children", &coll)
+		items, _ := coll["orderedItems"].([]any)
+		if len(items) != 1 || items[0].(map[string]any)["id"] != child.actor(child.handle) {
+			return false
+		}
+		var following map[string]any
+		getJSON(t, parent.actor(parent.handle)+"/following?page=1", &following)
+		for _, f := range following["orderedItems"].([]any) {
+			if f == child.actor(child.handle) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// A chapter, a city, a national and an international node, linked only
+// through configuration: a chapter post reaches every feed above it, and a
+// strict Mastodon-like follower of the international node receives exactly
+// one validly signed Announce of it.
+func TestFourLevelTree(t *testing.T) {
+	intl := treeNode(t, "world", "international", nil, "")
+	nat := treeNode(t, "nation", "national", intl, "")
+	city := treeNode(t, "city", "city", nat, "")
+	chap := treeNode(t, "local", "chapter", city, "")
+	waitLinked(t, intl, nat)
+	waitLinked(t, nat, city)
+	waitLinked(t, city, chap)
+
+	// The tree is visible in the actor documents.
+	var actor map[string]any
+	getJSON(t, chap.actor("local"), &actor)
+	if actor["level"] != "chapter" || actor["parent"] != city.actor("city") {
+		t.Errorf("chapter actor: level %v parent %v", actor["level"], actor["parent"])
+	}
+
+	follower := fedtest.NewRemote(t, "reader")
+	postActivity(t, follower, intl.actor("world")+"/inbox", followActivity(follower, intl.actor("world")), 202)
+	waitAccepted(t, follower)
+
+	chap.cli("member", "add", "ana")
+	out := chap.cli("post", "--as", "ana", "Our chapter planted 40 trees")
+	iri := chap.actor("ana") + "/statuses/" + strings.TrimSuffix(strings.Fields(out)[1], ":")
+
+	for _, n := range []*testNode{chap, city, nat, intl} {
+		eventually(t, "the post in the "+n.handle+" feed", 20*time.Second, func() bool {
+			var timeline []map[string]any
+			n.api("GET", "/api/v1/timelines/public", "", nil, &timeline)
+			for _, s := range timeline {
+				if s["uri"] == iri {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	follower.WaitFor(t, func(rs []fedtest.Received) bool {
+		return countAnnounces(rs, intl.actor("world"), iri) >= 1
+	}, 20*time.Second)
+	time.Sleep(300 * time.Millisecond) // a duplicate, if any, would land now
+	if n := countAnnounces(follower.Received(), intl.actor("world"), iri); n != 1 {
+		t.Errorf("follower of the international node received %d announces, want exactly 1", n)
+	}
+	if refused := follower.Refused(); len(refused) > 0 {
+		t.Errorf("follower refused: %v", refused)
+	}
+}
