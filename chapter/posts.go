@@ -57,7 +57,7 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, np NewPost) (*
 	var parent *Post
 	if np.InReplyToID != 0 {
 		parent, err = s.store.Post(ctx, np.InReplyToID)
-		if err != nil || parent.Deleted() {
+		if err != nil || parent.Deleted() || !s.CanSee(author, parent) {
 			return nil, fmt.Errorf("in_reply_to_id %d: %w", np.InReplyToID, ErrNotFound)
 		}
 		p.InReplyToID, p.InReplyToIRI = parent.ID, parent.IRI
@@ -66,7 +66,7 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, np NewPost) (*
 	if parent != nil && parent.Author != nil && parent.Author.ID != author.ID {
 		mentioned = appendAccount(mentioned, parent.Author)
 	}
-	p.Content = renderText(text, mentioned, s.profileURL)
+	p.Content = renderText(text, mentioned, s.profileURL, s.node.Host)
 	for _, m := range mentioned {
 		p.Mentions = append(p.Mentions, s.actorIRI(m))
 	}
@@ -224,7 +224,7 @@ func (s *Service) CanSee(viewer *Account, p *Post) bool {
 		}
 	}
 	// Followers-only posts: members of the chapter are its followers' circle.
-	return p.Visibility == VisibilityFollowers && viewer.Local() && viewer.State == StateActive
+	return p.Visibility == VisibilityFollowers && p.Local() && viewer.Local() && viewer.State == StateActive
 }
 
 // Post returns a post the viewer may see. A deleted post is ErrGone, so

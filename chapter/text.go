@@ -31,13 +31,14 @@ func parseMentions(text string) []handle {
 
 // textToHTML turns plain text into safe HTML paragraphs.
 func textToHTML(text string) string {
-	return renderText(text, nil, nil)
+	return renderText(text, nil, nil, "")
 }
 
 // renderText turns a member's plain text into the HTML that federates:
 // escaped, paragraphs and line breaks kept, links and the mentions of known
 // accounts made into anchors (Mastodon's h-card markup, which clients style).
-func renderText(text string, mentioned []*Account, href func(*Account) string) string {
+// nodeHost is this node's host: "@name@nodeHost" names a local account.
+func renderText(text string, mentioned []*Account, href func(*Account) string, nodeHost string) string {
 	text = strings.ReplaceAll(strings.TrimSpace(text), "\r\n", "\n")
 	if text == "" {
 		return ""
@@ -53,7 +54,7 @@ func renderText(text string, mentioned []*Account, href func(*Account) string) s
 			if i > 0 {
 				b.WriteString("<br>")
 			}
-			b.WriteString(renderLine(line, mentioned, href))
+			b.WriteString(renderLine(line, mentioned, href, nodeHost))
 		}
 		b.WriteString("</p>")
 	}
@@ -61,7 +62,7 @@ func renderText(text string, mentioned []*Account, href func(*Account) string) s
 }
 
 // renderLine escapes one line and links its URLs and mentions.
-func renderLine(line string, mentioned []*Account, href func(*Account) string) string {
+func renderLine(line string, mentioned []*Account, href func(*Account) string, nodeHost string) string {
 	var spans []span
 	for _, loc := range urlRE.FindAllStringIndex(line, -1) {
 		u := line[loc[0]:loc[1]]
@@ -74,6 +75,9 @@ func renderLine(line string, mentioned []*Account, href func(*Account) string) s
 			host := ""
 			if loc[4] >= 0 {
 				host = strings.ToLower(line[loc[4]:loc[5]])
+			}
+			if strings.EqualFold(host, nodeHost) {
+				host = ""
 			}
 			a := findMentioned(mentioned, user, host)
 			if a == nil || overlaps(spans, loc[2]-1) {
@@ -129,12 +133,6 @@ func findMentioned(list []*Account, user, host string) *Account {
 			continue
 		}
 		if host == "" && a.Local() || host != "" && strings.EqualFold(a.Host, host) {
-			return a
-		}
-	}
-	// "@name@ourhost" names a local account.
-	for _, a := range list {
-		if host != "" && a.Local() && strings.EqualFold(a.Username, user) {
 			return a
 		}
 	}
