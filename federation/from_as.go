@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -240,6 +241,25 @@ type postObject interface {
 	GetActivityStreamsCc() vocab.ActivityStreamsCcProperty
 }
 
+// postTypes are the objects shown as posts. Videos, Events and the like
+// are not: their servers render them better than a Note would.
+var postTypes = map[string]bool{"Note": true, "Article": true, "Page": true, "Question": true}
+
+// asPost returns t as a post when it is a kind of post we show.
+func asPost(t vocab.Type) (postObject, bool) {
+	if t == nil || !postTypes[t.GetTypeName()] {
+		return nil, false
+	}
+	o, ok := t.(postObject)
+	return o, ok
+}
+
+// asMap is a JSON object, or nil.
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
 // iriOf reads the IRI of a property value that is an IRI or an object.
 type iriOrType interface {
 	IsIRI() bool
@@ -293,6 +313,25 @@ func postFromObject(o postObject, raw map[string]any) (*chapter.Post, []string, 
 		// Titles of Articles and Lemmy Pages lead the content.
 		content = "<p><strong>" + escapeText(name.At(0).GetXMLSchemaString()) + "</strong></p>" + content
 	}
+	// go-fed v1.0.0 drops contentMap when content is present: read it from
+	// the document itself.
+	if cm, ok := raw["contentMap"].(map[string]any); ok && len(cm) > 0 {
+		langs := make([]string, 0, len(cm))
+		for l := range cm {
+			langs = append(langs, l)
+		}
+		slices.Sort(langs)
+		lang = langs[0]
+		for _, l := range langs {
+			if v, _ := cm[l].(string); v == content {
+				lang = l
+				break
+			}
+		}
+		if content == "" {
+			content, _ = cm[lang].(string)
+		}
+	}
 	p.Content = sanitizeHTML(content)
 	p.Language = lang
 	if s := o.GetActivityStreamsSummary(); s != nil && s.Len() > 0 && s.At(0).IsXMLSchemaString() {
@@ -311,8 +350,10 @@ func postFromObject(o postObject, raw map[string]any) (*chapter.Post, []string, 
 	if u := o.GetActivityStreamsUrl(); u != nil && u.Len() > 0 {
 		if it := u.At(0); it.IsIRI() {
 			p.URL = it.GetIRI().String()
-		} else if it.IsActivityStreamsLink() && it.GetActivityStreamsLink().GetActivityStreamsHref() != nil {
-			p.URL = it.GetActivityStreamsLink().GetActivityStreamsHref().Get().String()
+		} else if it.IsActivityStreamsLink() {
+			if href := it.GetActivityStreamsLink().GetActivityStreamsHref(); href != nil && href.Get() != nil {
+				p.URL = href.Get().String()
+			}
 		}
 	}
 	if p.URL == "" {

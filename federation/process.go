@@ -84,8 +84,15 @@ func (f *Federation) ProcessPending(ctx context.Context) error {
 	return nil
 }
 
-// process applies one verified activity to the domain.
-func (f *Federation) process(ctx context.Context, it *chapter.InboxItem) error {
+// process applies one verified activity to the domain. A panic in the
+// conversion of a hostile document becomes an error: it must not take the
+// worker, or the node, down.
+func (f *Federation) process(ctx context.Context, it *chapter.InboxItem) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("processing panicked: %v: %w", r, errMalformed)
+		}
+	}()
 	t, raw, err := parseActivity(ctx, it.Body)
 	if err != nil {
 		return nil // an unknown type: accepted and ignored, as the spec asks
@@ -116,9 +123,9 @@ func (f *Federation) process(ctx context.Context, it *chapter.InboxItem) error {
 	case vocab.ActivityStreamsAccept, vocab.ActivityStreamsReject:
 		return f.processFollowAnswer(ctx, actor, obj, a.GetTypeName() == "Accept")
 	case vocab.ActivityStreamsCreate:
-		return f.processCreate(ctx, actor, a.GetActivityStreamsObject())
+		return f.processCreate(ctx, actor, a.GetActivityStreamsObject(), asMap(obj))
 	case vocab.ActivityStreamsUpdate:
-		return f.processUpdate(ctx, actor, a.GetActivityStreamsObject(), obj)
+		return f.processUpdate(ctx, actor, a.GetActivityStreamsObject(), obj, asMap(obj))
 	case vocab.ActivityStreamsDelete:
 		return f.svc.ReceiveDelete(ctx, actor, stringOrID(obj))
 	case vocab.ActivityStreamsLike:
@@ -217,17 +224,13 @@ func cutFragment(s string) (before, after string, found bool) {
 // processCreate takes a new post. The object must be embedded and written
 // by the activity's actor: an object that claims another author could be a
 // forgery, and a bare IRI would need a fetch we only do for replies.
-func (f *Federation) processCreate(ctx context.Context, actor *chapter.Account, objs vocab.ActivityStreamsObjectProperty) error {
+func (f *Federation) processCreate(ctx context.Context, actor *chapter.Account, objs vocab.ActivityStreamsObjectProperty, raw map[string]any) error {
 	if objs == nil || objs.Len() == 0 {
 		return fmt.Errorf("create without object: %w", errMalformed)
 	}
-	o, ok := objs.At(0).GetType().(postObject)
+	o, ok := asPost(objs.At(0).GetType())
 	if !ok {
 		return nil // not a kind of post we show
-	}
-	raw, err := o.Serialize()
-	if err != nil {
-		return fmt.Errorf("read object: %w", err)
 	}
 	p, audience, err := postFromObject(o, raw)
 	if err != nil {
@@ -243,7 +246,7 @@ func (f *Federation) processCreate(ctx context.Context, actor *chapter.Account, 
 }
 
 // processUpdate applies an edited post or a changed profile.
-func (f *Federation) processUpdate(ctx context.Context, actor *chapter.Account, objs vocab.ActivityStreamsObjectProperty, obj any) error {
+func (f *Federation) processUpdate(ctx context.Context, actor *chapter.Account, objs vocab.ActivityStreamsObjectProperty, obj any, raw map[string]any) error {
 	if objs == nil || objs.Len() == 0 {
 		return fmt.Errorf("update without object: %w", errMalformed)
 	}
@@ -260,13 +263,9 @@ func (f *Federation) processUpdate(ctx context.Context, actor *chapter.Account, 
 		_, err := f.remoteActor(ctx, actor.ActorIRI, true)
 		return err
 	}
-	o, ok := t.(postObject)
+	o, ok := asPost(t)
 	if !ok {
 		return nil
-	}
-	raw, err := o.Serialize()
-	if err != nil {
-		return fmt.Errorf("read object: %w", err)
 	}
 	p, _, err := postFromObject(o, raw)
 	if err != nil {

@@ -97,7 +97,7 @@ func (f *Federation) fetchPost(ctx context.Context, iri string) (*chapter.Post, 
 	if err != nil {
 		return nil, err
 	}
-	o, ok := t.(postObject)
+	o, ok := asPost(t)
 	if !ok {
 		return nil, fmt.Errorf("a %s is not a post: %w", t.GetTypeName(), chapter.ErrInvalid)
 	}
