@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // The organization's tree. Linking is plain ActivityPub: the child's Group
@@ -344,4 +345,40 @@ func (s *Service) ReceiveRelay(ctx context.Context, from *Account, p *Post, via 
 		return true, fmt.Errorf("save relayed post %q: %w", p.IRI, err)
 	}
 	return true, nil
+}
+
+// SubtreeTimeline lists the public posts of a node's subtree, as a parent
+// sees them: ref names the node ("@handle@host" or its Group's actor URL).
+// This node itself means everything it shows; a descendant means the posts
+// that came up through it. A node this one has never heard of is
+// ErrNotFound.
+func (s *Service) SubtreeTimeline(ctx context.Context, ref string, q TimelineQuery) ([]*Post, error) {
+	g, err := s.Group(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var node *Account
+	if user, host, ok := strings.Cut(strings.TrimPrefix(ref, "@"), "@"); ok && !strings.Contains(ref, "/") {
+		if strings.EqualFold(host, s.node.Host) {
+			node, err = s.store.AccountByUsername(ctx, strings.ToLower(user))
+		} else {
+			node, err = s.store.AccountByHandle(ctx, user, host)
+		}
+	} else {
+		node, err = s.store.AccountByIRI(ctx, ref)
+	}
+	if err != nil || node.Kind != KindGroup {
+		return nil, fmt.Errorf("node %q: %w", ref, ErrNotFound)
+	}
+	if node.ID == g.ID {
+		return s.PublicTimeline(ctx, q)
+	}
+	q.Via = node.ActorIRI
+	q.Visibilities = []Visibility{VisibilityPublic}
+	q.Limit = clampLimit(q.Limit, 20, 40)
+	posts, err := s.store.Timeline(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("timeline of %q: %w", ref, err)
+	}
+	return posts, nil
 }
