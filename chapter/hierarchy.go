@@ -382,3 +382,24 @@ func (s *Service) SubtreeTimeline(ctx context.Context, ref string, q TimelineQue
 	}
 	return posts, nil
 }
+
+// ReceiveRelayedDelete takes a linked node's word that a post it relayed is
+// gone. The caller has checked at the source (the post's id answers 410 or
+// 404): a node cannot delete another server's post on its own say-so.
+func (s *Service) ReceiveRelayedDelete(ctx context.Context, from *Account, iri string) error {
+	l, err := s.store.Link(ctx, from.ID)
+	if err != nil || l.State != LinkLinked {
+		return fmt.Errorf("deletion relayed by %q, not a linked node: %w", from.Acct(), ErrForbidden)
+	}
+	p, err := s.store.PostByIRI(ctx, iri)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("post %q: %w", iri, err)
+	}
+	if p.Deleted() || p.Author == nil || p.Author.Local() {
+		return nil
+	}
+	return s.withdraw(ctx, p)
+}

@@ -145,8 +145,26 @@ func (s *Service) ReceiveDelete(ctx context.Context, actor *Account, objectIRI s
 	if p.Deleted() {
 		return nil
 	}
-	if err := s.store.DeletePost(ctx, p.ID, s.Clock(), nil); err != nil {
-		return fmt.Errorf("delete post %q: %w", objectIRI, err)
+	return s.withdraw(ctx, p)
+}
+
+// withdraw turns a remote post into a tombstone and, when the Group had
+// boosted it, takes the boost back from the followers who got it: the
+// deletion travels up the tree with the post's relays.
+func (s *Service) withdraw(ctx context.Context, p *Post) error {
+	var out []Outgoing
+	if p.Announced {
+		g, err := s.Group(ctx)
+		if err != nil {
+			return err
+		}
+		exclude := append(append([]string(nil), p.Via...), p.Author.ActorIRI)
+		if out, err = s.pub.Publish(ctx, Event{Type: EventAnnounceWithdrawn, Actor: g, Post: p, Exclude: exclude}); err != nil {
+			return fmt.Errorf("describe withdrawal of %q: %w", p.IRI, err)
+		}
+	}
+	if err := s.store.DeletePost(ctx, p.ID, s.Clock(), out); err != nil {
+		return fmt.Errorf("delete post %q: %w", p.IRI, err)
 	}
 	return nil
 }

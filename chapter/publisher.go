@@ -15,6 +15,9 @@ const (
 	EventPostUpdated EventType = "post_updated"
 	// EventPostDeleted: a local post was deleted (Delete{Tombstone}).
 	EventPostDeleted EventType = "post_deleted"
+	// EventAnnounceWithdrawn: a post the Group boosted is gone at its
+	// source; the Group takes its boost back and passes the deletion on.
+	EventAnnounceWithdrawn EventType = "announce_withdrawn"
 	// EventProfileUpdated: a local account changed (Update{Person|Group}).
 	EventProfileUpdated EventType = "profile_updated"
 	// EventFollowAccepted: Actor accepts Object's follow (Accept{Follow}).

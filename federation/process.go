@@ -184,6 +184,14 @@ func (f *Federation) processUndo(ctx context.Context, actor *chapter.Account, ob
 	case "Like":
 		return f.svc.ReceiveUndoInteraction(ctx, chapter.InteractionLike, actor, inner)
 	case "Announce":
+		if l, err := f.store.Link(ctx, actor.ID); err == nil && l.State == chapter.LinkLinked {
+			// A linked node taking back a relay: believe it only if the
+			// post is gone at its source.
+			if err := f.relayedDelete(ctx, actor, inner); err != nil && !errors.Is(err, chapter.ErrForbidden) {
+				return err
+			}
+			return nil
+		}
 		return f.svc.ReceiveUndoInteraction(ctx, chapter.InteractionAnnounce, actor, inner)
 	}
 	return nil

@@ -26,6 +26,8 @@ func (f *Federation) Publish(ctx context.Context, ev chapter.Event) ([]chapter.O
 		return f.publishAnnounce(ctx, ev.Actor, ev.Post, ev.Exclude)
 	case chapter.EventPostDeleted:
 		return f.publishDelete(ctx, ev.Post)
+	case chapter.EventAnnounceWithdrawn:
+		return f.publishWithdraw(ctx, ev.Actor, ev.Post, ev.Exclude)
 	case chapter.EventProfileUpdated:
 		return f.publishProfile(ctx, ev.Actor)
 	case chapter.EventFollowAccepted, chapter.EventFollowRejected:
@@ -108,21 +110,12 @@ func (f *Federation) publishPost(ctx context.Context, p *chapter.Post, verb stri
 // "via" (our extension term), and never goes back to them: exclude lists
 // their actors.
 func (f *Federation) publishAnnounce(ctx context.Context, g *chapter.Account, p *chapter.Post, exclude []string) ([]chapter.Outgoing, error) {
-	inboxes, err := f.store.FollowerInboxes(ctx, g.ID)
+	inboxes, err := f.groupInboxes(ctx, g, exclude)
 	if err != nil {
-		return nil, fmt.Errorf("followers of the group: %w", err)
+		return nil, err
 	}
 	if p.Author != nil && !p.Author.Local() && !slices.Contains(exclude, p.Author.ActorIRI) {
 		inboxes = append(inboxes, p.Author.DeliveryInbox())
-	}
-	if len(exclude) > 0 {
-		skip := map[string]bool{}
-		for _, iri := range exclude {
-			if a, err := f.store.AccountByIRI(ctx, iri); err == nil && !a.Local() {
-				skip[a.DeliveryInbox()], skip[a.InboxIRI] = true, true
-			}
-		}
-		inboxes = slices.DeleteFunc(inboxes, func(in string) bool { return skip[in] })
 	}
 	id := f.announceID(g, p)
 	a := streams.NewActivityStreamsAnnounce()

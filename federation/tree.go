@@ -2,10 +2,12 @@ package federation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/chapterhouse/chapterhouse/chapter"
@@ -63,6 +65,9 @@ func (f *Federation) handleChildren(w http.ResponseWriter, r *http.Request) {
 func (f *Federation) processAnnounce(ctx context.Context, actor *chapter.Account, objectIRI string, raw map[string]any, activityIRI string) error {
 	if actor.Kind == chapter.KindGroup {
 		if l, err := f.store.Link(ctx, actor.ID); err == nil && l.State == chapter.LinkLinked {
+			if inner := asMap(raw["object"]); typeName(inner["type"]) == "Delete" {
+				return f.relayedDelete(ctx, actor, stringOrID(inner["object"]))
+			}
 			return f.relay(ctx, actor, objectIRI, stringList(raw["via"]))
 		} else if err != nil && !errors.Is(err, chapter.ErrNotFound) {
 			return fmt.Errorf("link with %q: %w", actor.ActorIRI, err)
@@ -144,4 +149,68 @@ func hostOf(iri string) string {
 		return ""
 	}
 	return strings.ToLower(u.Host)
+}
+
+// publishWithdraw takes back the Group's boost of a post that is gone at
+// its source, for the followers who got the boost: Undo{Announce}, which
+// Mastodon and others act on, and the deletion itself wrapped in an
+// Announce (FEP-1b12 groups relay their members' Deletes this way), which
+// parent nodes act on after checking the source. Only the author's server
+// can sign a Delete of the post; these are the Group's own activities.
+func (f *Federation) publishWithdraw(ctx context.Context, g *chapter.Account, p *chapter.Post, exclude []string) ([]chapter.Outgoing, error) {
+	inboxes, err := f.groupInboxes(ctx, g, exclude)
+	if err != nil || len(inboxes) == 0 {
+		return nil, err
+	}
+	announce := f.announceID(g, p)
+	undoID := announce + "/undo"
+	undo, err := json.Marshal(map[string]any{"@context": asContext, "id": undoID, "type": "Undo", "actor": g.ActorIRI,
+		"to": []string{publicIRI}, "cc": []string{f.urls.Followers(g.Username)},
+		"object": map[string]any{"id": announce, "type": "Announce", "actor": g.ActorIRI, "object": p.IRI}})
+	if err != nil {
+		return nil, fmt.Errorf("marshal undo: %w", err)
+	}
+	relayID := announce + "/delete"
+	relayed, err := json.Marshal(map[string]any{"@context": asContext, "id": relayID, "type": "Announce",
+		"actor": g.ActorIRI, "to": []string{publicIRI}, "cc": []string{f.urls.Followers(g.Username)},
+		"via": p.Via, "object": map[string]any{"id": p.IRI + "#delete", "type": "Delete",
+			"actor": p.Author.ActorIRI, "object": map[string]any{"id": p.IRI, "type": "Tombstone"}}})
+	if err != nil {
+		return nil, fmt.Errorf("marshal relayed delete: %w", err)
+	}
+	return []chapter.Outgoing{
+		{ActivityIRI: undoID, SignerID: g.ID, Body: undo, Inboxes: inboxes},
+		{ActivityIRI: relayID, SignerID: g.ID, Body: relayed, Inboxes: inboxes},
+	}, nil
+}
+
+// groupInboxes are the Group's followers' inboxes, less those of the
+// excluded actors.
+func (f *Federation) groupInboxes(ctx context.Context, g *chapter.Account, exclude []string) ([]string, error) {
+	inboxes, err := f.store.FollowerInboxes(ctx, g.ID)
+	if err != nil {
+		return nil, fmt.Errorf("followers of the group: %w", err)
+	}
+	skip := map[string]bool{}
+	for _, iri := range exclude {
+		if a, err := f.store.AccountByIRI(ctx, iri); err == nil && !a.Local() {
+			skip[a.DeliveryInbox()], skip[a.InboxIRI] = true, true
+		}
+	}
+	return slices.DeleteFunc(inboxes, func(in string) bool { return skip[in] }), nil
+}
+
+// relayedDelete handles a linked node's word that a post is gone (an
+// Announce of a Delete, or an Undo of its Announce): the post's id must
+// answer 410 or 404 at its source before we believe it.
+func (f *Federation) relayedDelete(ctx context.Context, from *chapter.Account, iri string) error {
+	if _, err := f.store.PostByIRI(ctx, iri); errors.Is(err, chapter.ErrNotFound) {
+		return nil
+	}
+	_, err := f.get(ctx, iri, activityAccept, true)
+	var status errHTTPStatus
+	if !errors.As(err, &status) || (status.code != http.StatusGone && status.code != http.StatusNotFound) {
+		return fmt.Errorf("relayed deletion of %q, but its source does not say it is gone (%v): %w", iri, err, chapter.ErrForbidden)
+	}
+	return f.svc.ReceiveRelayedDelete(ctx, from, iri)
 }

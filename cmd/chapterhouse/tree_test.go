@@ -72,19 +72,14 @@ func TestFourLevelTree(t *testing.T) {
 	waitAccepted(t, follower)
 
 	chap.cli("member", "add", "ana")
-	out := chap.cli("post", "--as", "ana", "Our chapter planted 40 trees")
-	iri := chap.actor("ana") + "/statuses/" + strings.TrimSuffix(strings.Fields(out)[1], ":")
+	token := strings.TrimSpace(chap.cli("token", "ana"))
+	var status map[string]any
+	chap.api("POST", "/api/v1/statuses", token, map[string]any{"status": "Our chapter planted 40 trees"}, &status)
+	iri, _ := status["uri"].(string)
 
 	for _, n := range []*testNode{chap, city, nat, intl} {
 		eventually(t, "the post in the "+n.handle+" feed", 20*time.Second, func() bool {
-			var timeline []map[string]any
-			n.api("GET", "/api/v1/timelines/public", "", nil, &timeline)
-			for _, s := range timeline {
-				if s["uri"] == iri {
-					return true
-				}
-			}
-			return false
+			return inTimeline(n, iri)
 		})
 	}
 	follower.WaitFor(t, func(rs []fedtest.Received) bool {
@@ -97,4 +92,39 @@ func TestFourLevelTree(t *testing.T) {
 	if refused := follower.Refused(); len(refused) > 0 {
 		t.Errorf("follower refused: %v", refused)
 	}
+
+	// Deleted at the source: gone from every feed above, and the follower
+	// of the top node gets the deletion and the boost taken back.
+	if code := chap.api("DELETE", "/api/v1/statuses/"+status["id"].(string), token, nil, nil); code != 200 {
+		t.Fatalf("delete: %d", code)
+	}
+	for _, n := range []*testNode{chap, city, nat, intl} {
+		eventually(t, "the post gone from the "+n.handle+" feed", 20*time.Second, func() bool {
+			return !inTimeline(n, iri)
+		})
+	}
+	follower.WaitFor(t, func(rs []fedtest.Received) bool {
+		undone := countWhere(rs, func(a map[string]any) bool {
+			obj, _ := a["object"].(map[string]any)
+			return a["type"] == "Undo" && a["actor"] == intl.actor("world") && obj["type"] == "Announce" && obj["object"] == iri
+		})
+		deleted := countWhere(rs, func(a map[string]any) bool {
+			obj, _ := a["object"].(map[string]any)
+			tomb, _ := obj["object"].(map[string]any)
+			return a["type"] == "Announce" && obj["type"] == "Delete" && tomb["id"] == iri
+		})
+		return undone == 1 && deleted == 1
+	}, 20*time.Second)
+}
+
+// inTimeline tells whether a post is in a node's public timeline.
+func inTimeline(n *testNode, iri string) bool {
+	var timeline []map[string]any
+	n.api("GET", "/api/v1/timelines/public", "", nil, &timeline)
+	for _, s := range timeline {
+		if s["uri"] == iri {
+			return true
+		}
+	}
+	return false
 }
