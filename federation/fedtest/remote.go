@@ -47,10 +47,18 @@ type Option func(*config)
 
 // config is what the options set.
 type config struct {
-	gtsKeys bool
-	pkcs1   bool
-	key     *rsa.PrivateKey
-	client  *http.Client
+	gtsKeys     bool
+	pkcs1       bool
+	key         *rsa.PrivateKey
+	client      *http.Client
+	actorFields map[string]any
+}
+
+// WithActorFields adds fields to (or replaces fields of) the served actor
+// document, e.g. {"type": "Group", "level": "chapter"} to play a
+// Chapterhouse node or a Lemmy community.
+func WithActorFields(fields map[string]any) Option {
+	return func(c *config) { c.actorFields = fields }
 }
 
 // WithGoToSocialKeys makes the remote behave like GoToSocial: its keyId is
@@ -263,7 +271,7 @@ func (rm *Remote) serveActor(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "gone", http.StatusGone)
 		return
 	}
-	writeJSON(w, activityJSON, map[string]any{
+	doc := map[string]any{
 		"@context":                  actorContext(),
 		"id":                        rm.ActorID,
 		"type":                      "Person",
@@ -278,7 +286,11 @@ func (rm *Remote) serveActor(w http.ResponseWriter, r *http.Request) {
 		"manuallyApprovesFollowers": false,
 		"discoverable":              true,
 		"publicKey":                 rm.publicKey(),
-	})
+	}
+	for k, v := range rm.cfg.actorFields {
+		doc[k] = v
+	}
+	writeJSON(w, activityJSON, doc)
 }
 
 // serveKeyStub serves ACTOR/main-key as GoToSocial does: a stub of the actor
