@@ -13,6 +13,10 @@ import (
 	"github.com/chapterhouse/chapterhouse/chapter"
 )
 
+// claimBatch is how many deliveries a worker takes at a time: small, so a
+// fan-out spreads over all workers.
+const claimBatch = 4
+
 // maxBackoffDoublings caps the exponent of the retry delay: with the
 // default one-minute base, retries are never further apart than ~34 hours.
 const maxBackoffDoublings = 11
@@ -22,9 +26,14 @@ const maxBackoffDoublings = 11
 func (f *Federation) deliveryWorker(ctx context.Context) {
 	lease := 2*f.requestTimeout() + 5*time.Second
 	for {
-		ds, err := f.store.ClaimDeliveries(ctx, f.now(), lease, 8)
+		ds, err := f.store.ClaimDeliveries(ctx, f.now(), lease, claimBatch)
 		if err != nil && ctx.Err() == nil {
 			f.log.Warn("claim deliveries", "error", err)
+		}
+		if len(ds) == claimBatch {
+			// There may be more: wake another worker, which wakes the
+			// next, so a fan-out gets every worker at once.
+			poke(f.wake)
 		}
 		for _, d := range ds {
 			f.deliverOne(ctx, d)
@@ -75,9 +84,7 @@ func (f *Federation) deliverOne(ctx context.Context, d *chapter.Delivery) {
 		if err := f.store.DeliveryDone(ctx, d.ID); err != nil {
 			f.log.Warn("mark delivery done", "delivery_id", d.ID, "error", err)
 		}
-		if err := f.store.InstanceSucceeded(ctx, host); err != nil {
-			f.log.Warn("mark instance healthy", "remote_host", host, "error", err)
-		}
+		f.instanceSucceeded(ctx, host)
 		return
 	case err == nil && (status == http.StatusGone || status == http.StatusNotFound):
 		// The actor (or the whole server) is gone: stop following-back
@@ -106,6 +113,7 @@ func (f *Federation) deliverOne(ctx context.Context, d *chapter.Delivery) {
 // than DeadAfter.
 func (f *Federation) retry(ctx context.Context, d *chapter.Delivery, host, reason string) {
 	now := f.now()
+	f.healthy.Delete(host)
 	since, err := f.store.InstanceFailed(ctx, host, now)
 	if err != nil {
 		f.log.Warn("record instance failure", "remote_host", host, "error", err)
@@ -132,6 +140,19 @@ func (f *Federation) retry(ctx context.Context, d *chapter.Delivery, host, reaso
 	if err := f.store.RetryDelivery(ctx, d.ID, reason, now.Add(delay)); err != nil {
 		f.log.Warn("schedule retry", "delivery_id", d.ID, "error", err)
 	}
+}
+
+// instanceSucceeded clears a host's failure streak in the store, once: a
+// host already known healthy in this process needs no write per delivery.
+func (f *Federation) instanceSucceeded(ctx context.Context, host string) {
+	if _, ok := f.healthy.Load(host); ok {
+		return
+	}
+	if err := f.store.InstanceSucceeded(ctx, host); err != nil {
+		f.log.Warn("mark instance healthy", "remote_host", host, "error", err)
+		return
+	}
+	f.healthy.Store(host, true)
 }
 
 func (f *Federation) drop(ctx context.Context, d *chapter.Delivery, reason string) {

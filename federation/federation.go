@@ -72,6 +72,9 @@ type Federation struct {
 	remoteKeys map[string]remoteKey // parsed signer keys by key id
 
 	docs *docCache
+	// healthy holds the hosts whose last delivery succeeded, so that a
+	// success costs no store write per delivery.
+	healthy sync.Map
 
 	wake      chan struct{} // pokes the delivery workers
 	inboxWake chan struct{} // pokes the inbox worker

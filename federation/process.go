@@ -152,6 +152,7 @@ func (f *Federation) reviveInstance(ctx context.Context, host string) {
 		f.log.Warn("revive instance", "remote_host", host, "error", err)
 		return
 	}
+	f.healthy.Store(host, true)
 	f.log.Info("instance is back, deliveries resume", "remote_host", host)
 }
 
