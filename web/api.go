@@ -68,7 +68,7 @@ func NewAPI(o APIOptions) *API {
 }
 
 // Routes registers every route of the member API on r, all here so the
-// whole API can be found with grep. Everything under /api/ belongs to this
+// whole API can be found with grep, and the node's Atom feed, /feed.atom. Everything under /api/ belongs to this
 // API: unknown paths there answer with a JSON 404, wrong methods with a
 // JSON 405, and browser clients get CORS headers (tokens travel in the
 // Authorization header, never in cookies, so any origin may call).
@@ -89,6 +89,9 @@ func (a *API) Routes(r *mux.Router) {
 	api.Handle("/v1/accounts/{id}/statuses", a.methods(byMethod{http.MethodGet: a.accountStatuses}))
 	api.Handle("/v1/instance", a.methods(byMethod{http.MethodGet: a.instanceV1}))
 	api.Handle("/v2/instance", a.methods(byMethod{http.MethodGet: a.instanceV2}))
+
+	// Outside /api/: the node's public timeline for feed readers.
+	r.Handle("/feed.atom", cors(a.methods(byMethod{http.MethodGet: a.atomFeedHandler})))
 }
 
 // byMethod maps the methods a path accepts to their handlers.

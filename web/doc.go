@@ -8,6 +8,8 @@
 // and replies through the shared helpers in api.go, which also turn domain
 // errors into statuses in one place (writeError) and log at this boundary.
 // Conversions from domain values to Mastodon's entities live in json.go.
+// Outside /api/, feed.go serves the public timeline as an Atom feed,
+// /feed.atom, for feed readers.
 // The package imports no SQL and no ActivityPub code: everything goes
 // through package chapter.
 package web

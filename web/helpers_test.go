@@ -79,6 +79,13 @@ func newTestEnv(t *testing.T) *testEnv {
 // newTestEnvAt is newTestEnv with the service's clock; nil is time.Now.
 func newTestEnvAt(t *testing.T, now func() time.Time) *testEnv {
 	t.Helper()
+	return newTestEnvNode(t, now, nil)
+}
+
+// newTestEnvNode is newTestEnvAt with edit, if not nil, applied to the
+// node's configuration (a chapter, @chapter@chapter.test).
+func newTestEnvNode(t *testing.T, now func() time.Time, edit func(*chapter.Node)) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, t.TempDir())
 	if err != nil {
@@ -86,9 +93,12 @@ func newTestEnvAt(t *testing.T, now func() time.Time) *testEnv {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	pub := &testPublisher{}
-	svc := chapter.NewService(chapter.Options{Store: db, Publisher: pub, Now: now, Node: chapter.Node{
-		Handle: "chapter", Name: "Test chapter", Summary: "We meet on Tuesdays.",
-		Level: chapter.LevelChapter, Host: "chapter.test"}})
+	node := chapter.Node{Handle: "chapter", Name: "Test chapter", Summary: "We meet on Tuesdays.",
+		Level: chapter.LevelChapter, Host: "chapter.test"}
+	if edit != nil {
+		edit(&node)
+	}
+	svc := chapter.NewService(chapter.Options{Store: db, Publisher: pub, Now: now, Node: node})
 	if _, err := svc.EnsureNode(ctx); err != nil {
 		t.Fatalf("ensure node: %v", err)
 	}

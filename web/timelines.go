@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/chapterhouse/chapterhouse/chapter"
 )
@@ -37,17 +38,32 @@ func (a *API) publicTimeline(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-// publicPosts reads one page. No post here has media, so only_media=true
-// is an empty page.
+// publicPosts reads one page. With node=@handle@host (or the node's actor
+// URL) it is that node's part of the tree, as this node sees it: the posts
+// that came up through it; this node's own handle means the whole public
+// timeline, and a node this one does not know is a 404. No post here has
+// media, so only_media=true is an empty page (once the node is known).
 func (a *API) publicPosts(r *http.Request, pg page) ([]*chapter.Post, error) {
-	if onlyMedia, ok := parseBool(r.URL.Query().Get("only_media")); !ok {
+	params := r.URL.Query()
+	onlyMedia, ok := parseBool(params.Get("only_media"))
+	if !ok {
 		return nil, badRequest("only_media must be true or false")
-	} else if onlyMedia {
-		return nil, nil
 	}
-	posts, err := a.svc.PublicTimeline(r.Context(), chapter.TimelineQuery{
-		MaxID: pg.MaxID, SinceID: pg.SinceID, MinID: pg.MinID, Limit: pg.Limit})
-	if err != nil {
+	q := chapter.TimelineQuery{MaxID: pg.MaxID, SinceID: pg.SinceID, MinID: pg.MinID, Limit: pg.Limit}
+	var posts []*chapter.Post
+	var err error
+	switch node := strings.TrimSpace(params.Get("node")); {
+	case node != "":
+		if onlyMedia {
+			q.Limit = 1 // only to tell an unknown node
+		}
+		posts, err = a.svc.SubtreeTimeline(r.Context(), node, q)
+	case onlyMedia:
+		return nil, nil
+	default:
+		posts, err = a.svc.PublicTimeline(r.Context(), q)
+	}
+	if err != nil || onlyMedia {
 		return nil, err
 	}
 	newestFirst(posts)
