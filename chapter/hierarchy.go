@@ -181,6 +181,7 @@ func (s *Service) receiveChildRequest(ctx context.Context, g, child *Account, ac
 		if _, err := s.ApproveChild(ctx, child.ActorIRI); err != nil {
 			return nil, err
 		}
+		f.State = FollowAccepted
 		return f, nil
 	}
 	return f, s.notifyFollow(ctx, g, child, NotifyFollowReq)
@@ -311,10 +312,17 @@ func (s *Service) ReceiveRelay(ctx context.Context, from *Account, p *Post, via 
 	if err := s.store.TouchLink(ctx, from.ID, s.Clock()); err != nil {
 		return true, fmt.Errorf("touch link with %q: %w", from.Acct(), err)
 	}
-	if _, err := s.store.PostByIRI(ctx, p.IRI); err == nil {
-		return true, nil // ours, or relayed already: at most once
-	} else if !errors.Is(err, ErrNotFound) {
+	existing, err := s.store.PostByIRI(ctx, p.IRI)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return true, fmt.Errorf("post %q: %w", p.IRI, err)
+	}
+	if existing != nil {
+		if existing.Deleted() || existing.Author == nil || existing.Author.Local() || existing.Announced || len(existing.Via) > 0 {
+			return true, nil // ours, or relayed already: at most once
+		}
+		// Kept before for another reason (a reply, a followed author) but
+		// never relayed: relay it now, once.
+		p = existing
 	}
 	g, err := s.Group(ctx)
 	if err != nil {
@@ -324,12 +332,14 @@ func (s *Service) ReceiveRelay(ctx context.Context, from *Account, p *Post, via 
 	if slices.Contains(p.Via, g.ActorIRI) {
 		return true, nil // it already passed through here
 	}
-	p.AccountID = p.Author.ID
-	p.ID = s.ids.Next(s.Clock())
-	if p.CreatedAt.IsZero() || p.CreatedAt.After(s.Clock()) {
-		p.CreatedAt = s.Clock()
+	if existing == nil {
+		p.AccountID = p.Author.ID
+		p.ID = s.ids.Next(s.Clock())
+		if p.CreatedAt.IsZero() || p.CreatedAt.After(s.Clock()) {
+			p.CreatedAt = s.Clock()
+		}
+		p.UpdatedAt = p.CreatedAt
 	}
-	p.UpdatedAt = p.CreatedAt
 	relay := p.Visibility == VisibilityPublic && (l.Role == RoleChild || s.node.RelayParentPosts)
 	p.Announced = relay
 	var out []Outgoing
@@ -338,6 +348,12 @@ func (s *Service) ReceiveRelay(ctx context.Context, from *Account, p *Post, via 
 		if out, err = s.pub.Publish(ctx, Event{Type: EventPostAnnounced, Actor: g, Post: p, Exclude: exclude}); err != nil {
 			return true, fmt.Errorf("describe relay of %q: %w", p.IRI, err)
 		}
+	}
+	if existing != nil {
+		if err := s.store.UpdatePost(ctx, p, out); err != nil {
+			return true, fmt.Errorf("relay kept post %q: %w", p.IRI, err)
+		}
+		return true, nil
 	}
 	if err := s.store.CreatePost(ctx, p, out); errors.Is(err, ErrConflict) {
 		return true, nil // a concurrent relay of the same post won
@@ -357,18 +373,9 @@ func (s *Service) SubtreeTimeline(ctx context.Context, ref string, q TimelineQue
 	if err != nil {
 		return nil, err
 	}
-	var node *Account
-	if user, host, ok := strings.Cut(strings.TrimPrefix(ref, "@"), "@"); ok && !strings.Contains(ref, "/") {
-		if strings.EqualFold(host, s.node.Host) {
-			node, err = s.store.AccountByUsername(ctx, strings.ToLower(user))
-		} else {
-			node, err = s.store.AccountByHandle(ctx, user, host)
-		}
-	} else {
-		node, err = s.store.AccountByIRI(ctx, ref)
-	}
-	if err != nil || node.Kind != KindGroup {
-		return nil, fmt.Errorf("node %q: %w", ref, ErrNotFound)
+	node, err := s.NodeAccount(ctx, ref)
+	if err != nil {
+		return nil, err
 	}
 	if node.ID == g.ID {
 		return s.PublicTimeline(ctx, q)
@@ -402,4 +409,28 @@ func (s *Service) ReceiveRelayedDelete(ctx context.Context, from *Account, iri s
 		return nil
 	}
 	return s.withdraw(ctx, p)
+}
+
+// NodeAccount finds the Group of a node this node knows, by "@handle@host"
+// or actor URL: itself, its parent, its descendants. Anything else, a
+// person included, is ErrNotFound.
+func (s *Service) NodeAccount(ctx context.Context, ref string) (*Account, error) {
+	var node *Account
+	var err error
+	if user, host, ok := strings.Cut(strings.TrimPrefix(ref, "@"), "@"); ok && !strings.Contains(ref, "/") {
+		if strings.EqualFold(host, s.node.Host) {
+			node, err = s.store.AccountByUsername(ctx, strings.ToLower(user))
+		} else {
+			node, err = s.store.AccountByHandle(ctx, user, host)
+		}
+	} else {
+		node, err = s.store.AccountByIRI(ctx, ref)
+	}
+	if errors.Is(err, ErrNotFound) || (err == nil && node.Kind != KindGroup) {
+		return nil, fmt.Errorf("node %q: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node %q: %w", ref, err)
+	}
+	return node, nil
 }

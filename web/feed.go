@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -123,21 +122,8 @@ func (a *API) feedNode(ctx context.Context, ref string) (node *chapter.Account, 
 	if err != nil || ref == "" {
 		return g, true, err
 	}
-	st, self := a.svc.Store(), a.svc.Node()
-	if user, host, ok := strings.Cut(strings.TrimPrefix(ref, "@"), "@"); ok && !strings.Contains(ref, "/") {
-		if strings.EqualFold(host, self.Host) {
-			node, err = st.AccountByUsername(ctx, strings.ToLower(user))
-		} else {
-			node, err = st.AccountByHandle(ctx, user, host)
-		}
-	} else {
-		node, err = st.AccountByIRI(ctx, ref)
-	}
-	if errors.Is(err, chapter.ErrNotFound) || (err == nil && node.Kind != chapter.KindGroup) {
-		return nil, false, fmt.Errorf("node %q: %w", ref, chapter.ErrNotFound)
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("node %q: %w", ref, err)
+	if node, err = a.svc.NodeAccount(ctx, ref); err != nil {
+		return nil, false, err
 	}
 	return node, node.ID == g.ID, nil
 }
