@@ -161,6 +161,13 @@ func (s *Service) receiveChildRequest(ctx context.Context, g, child *Account, ac
 		if err := s.RejectFollower(ctx, g.ID, child.ActorIRI); err != nil {
 			return nil, err
 		}
+		if l, err := s.store.Link(ctx, child.ID); err == nil && l.Role == RoleChild {
+			// A linked child that now claims a level at or above ours is
+			// no longer our child: end the link both ways.
+			if err := s.leave(ctx, g, l); err != nil {
+				return nil, err
+			}
+		}
 		return nil, fmt.Errorf("child request of %q refused: %s: %w", child.Acct(), refuse, ErrInvalid)
 	}
 	if existing, err := s.store.Link(ctx, child.ID); err == nil && existing.State == LinkLinked {
@@ -270,6 +277,17 @@ func (s *Service) linkAnswered(ctx context.Context, remote *Account, accepted bo
 	if !accepted {
 		if err := s.store.RemoveLink(ctx, remote.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("forget link with %q: %w", remote.Acct(), err)
+		}
+		if l.Role == RoleChild {
+			// A child that refuses our follow-back does not want its posts
+			// relayed: its own follow of us ends too, not half a link.
+			g, err := s.Group(ctx)
+			if err != nil {
+				return err
+			}
+			if err := s.RejectFollower(ctx, g.ID, remote.ActorIRI); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
 		}
 		return nil
 	}

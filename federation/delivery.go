@@ -13,6 +13,11 @@ import (
 	"github.com/chapterhouse/chapterhouse/chapter"
 )
 
+// deliveryPoll is how often an idle worker looks for due deliveries: the
+// retries that come due, and what another process (the CLI) queued, which
+// cannot wake the workers directly.
+const deliveryPoll = 250 * time.Millisecond
+
 // claimBatch is how many deliveries a worker takes at a time: small, so a
 // fan-out spreads over all workers.
 const claimBatch = 4
@@ -45,7 +50,7 @@ func (f *Federation) deliveryWorker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-f.wake:
-		case <-time.After(time.Second):
+		case <-time.After(deliveryPoll):
 		}
 	}
 }
