@@ -38,6 +38,7 @@ func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 		childrenCommand(load, stdout, stderr),
 		leaveCommand(load, stdout, stderr),
 		configCommand(stdout),
+		demoCommand(stdout, stderr), healthCommand(load, stdout),
 	)
 	return root
 }
