@@ -199,7 +199,7 @@ func runDemoTree(ctx context.Context, o demoOptions, stdout, stderr io.Writer) (
 	intl := nodes[0]
 	fmt.Fprintf(stdout, "\nchapter → international in %s\n", millis(time.Since(start)))
 	fmt.Fprintln(stdout, "(a post made from the command line, as here, leaves at the running chapter node's next\n"+
-		"delivery poll, within 1 s; a post made through the API leaves at once.)")
+		"delivery poll, within a quarter second; a post made through the API leaves at once.)")
 	if o.once {
 		return nil
 	}
