@@ -186,7 +186,7 @@ func defaults() *Config {
 			Languages:       []string{"en"},
 		},
 		Federation: FederationConfig{
-			Workers:        4,
+			Workers:        16,
 			RequestTimeout: 10 * time.Second,
 			RetryBase:      time.Minute,
 			RetryMaxAge:    72 * time.Hour,

@@ -68,7 +68,7 @@ func TestDefault(t *testing.T) {
 		{"federation.allow_http", c.Federation.AllowHTTP, false},
 		{"federation.allow_private_networks", c.Federation.AllowPrivateNetworks, false},
 		{"federation.authorized_fetch", c.Federation.AuthorizedFetch, false},
-		{"federation.workers", c.Federation.Workers, 4},
+		{"federation.workers", c.Federation.Workers, 16},
 		{"federation.request_timeout", c.Federation.RequestTimeout, 10 * time.Second},
 		{"federation.retry_base", c.Federation.RetryBase, time.Minute},
 		{"federation.retry_max_age", c.Federation.RetryMaxAge, 72 * time.Hour},

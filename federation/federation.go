@@ -94,7 +94,7 @@ func New(o Options) *Federation {
 		o.Now = time.Now
 	}
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = 16
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = time.Minute

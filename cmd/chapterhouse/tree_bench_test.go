@@ -34,7 +34,7 @@ func BenchmarkFanout(b *testing.B) {
 		}))
 		defer receivers[i].Close()
 	}
-	node := newTestNode(b, "  workers: 64\n  inbox_rate_limit: 1000000\n")
+	node := newTestNode(b, "  workers: 32\n  inbox_rate_limit: 1000000\n")
 	node.stop()
 	addFollowers(b, filepath.Join(node.dir, "data"), receivers, perInstance)
 	node.start()
