@@ -137,7 +137,7 @@ federation:
 		wantHandle string
 		wantWork   int
 	}{
-		{"defaults", "", nil, nil, "127.0.0.1:8080", "info", "chapter", 4},
+		{"defaults", "", nil, nil, "127.0.0.1:8080", "info", "chapter", 16},
 		{"file over defaults", file, nil, nil, "127.0.0.1:1000", "debug", "from_file", 8},
 		{"env over file", file, map[string]string{
 			"CHAPTERHOUSE_LISTEN": "127.0.0.1:2000", "CHAPTERHOUSE_LOG_LEVEL": "warn",
@@ -149,7 +149,7 @@ federation:
 		{"unset flag does not override", file, map[string]string{
 			"CHAPTERHOUSE_LISTEN": "127.0.0.1:2000",
 		}, []string{"--data-dir", "/srv"}, "127.0.0.1:2000", "debug", "from_file", 8},
-		{"flag over defaults without file", "", nil, []string{"--listen=0.0.0.0:9000"}, "0.0.0.0:9000", "info", "chapter", 4},
+		{"flag over defaults without file", "", nil, []string{"--listen=0.0.0.0:9000"}, "0.0.0.0:9000", "info", "chapter", 16},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
