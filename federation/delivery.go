@@ -28,7 +28,15 @@ const maxBackoffDoublings = 11
 
 // deliveryWorker takes due deliveries from the queue and sends them. Several
 // run at once; the queue's lease keeps them from taking the same one.
-func (f *Federation) deliveryWorker(ctx context.Context) {
+//
+// Only the first worker polls the queue when idle (claiming is a write);
+// the others sleep until woken, by a new request or by a worker that found
+// more work than it could take.
+func (f *Federation) deliveryWorker(ctx context.Context, first bool) {
+	poll := deliveryPoll
+	if !first {
+		poll = 20 * deliveryPoll
+	}
 	lease := 2*f.requestTimeout() + 5*time.Second
 	for {
 		ds, err := f.store.ClaimDeliveries(ctx, f.now(), lease, claimBatch)
@@ -50,7 +58,7 @@ func (f *Federation) deliveryWorker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-f.wake:
-		case <-time.After(deliveryPoll):
+		case <-time.After(poll):
 		}
 	}
 }

@@ -158,7 +158,7 @@ func (f *Federation) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i := 0; i < f.o.Workers; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); f.deliveryWorker(ctx) }()
+		go func() { defer wg.Done(); f.deliveryWorker(ctx, i == 0) }()
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); f.inboxWorker(ctx) }()
