@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,9 @@ func waitLinked(t *testing.T, parent, child *testNode) {
 		var coll map[string]any
 		getJSON(t, parent.actor(parent.handle)+"/children", &coll)
 		items, _ := coll["orderedItems"].([]any)
-		if len(items) != 1 || items[0].(map[string]any)["id"] != child.actor(child.handle) {
+		if !slices.ContainsFunc(items, func(it any) bool {
+			return it.(map[string]any)["id"] == child.actor(child.handle)
+		}) {
 			return false
 		}
 		var following map[string]any
@@ -127,4 +130,71 @@ func inTimeline(n *testNode, iri string) bool {
 		}
 	}
 	return false
+}
+
+// Two children of one parent, then one child re-configured to another
+// parent: each post is relayed exactly once per node, never echoed back to
+// the child it came from, and the old parent stops relaying.
+func TestTreeSiblingsAndReconfiguredParent(t *testing.T) {
+	nat := treeNode(t, "nation", "national", nil, "")
+	north := treeNode(t, "north", "city", nat, "")
+	south := treeNode(t, "south", "city", nat, "")
+	chap := treeNode(t, "local", "chapter", north, "")
+	waitLinked(t, nat, north)
+	waitLinked(t, nat, south)
+	waitLinked(t, north, chap)
+
+	follower := fedtest.NewRemote(t, "reader")
+	postActivity(t, follower, nat.actor("nation")+"/inbox", followActivity(follower, nat.actor("nation")), 202)
+	waitAccepted(t, follower)
+	// A follower of the south city sees whether north's posts leak sideways.
+	southReader := fedtest.NewRemote(t, "southreader")
+	postActivity(t, southReader, south.actor("south")+"/inbox", followActivity(southReader, south.actor("south")), 202)
+	waitAccepted(t, southReader)
+
+	chap.cli("member", "add", "ana")
+	south.cli("member", "add", "sol")
+	postOn := func(n *testNode, who, text string) string {
+		out := n.cli("post", "--as", who, text)
+		return n.actor(who) + "/statuses/" + strings.TrimSuffix(strings.Fields(out)[1], ":")
+	}
+	fromChapter := postOn(chap, "ana", "from the chapter under north")
+	fromSouth := postOn(south, "sol", "from the south city")
+	follower.WaitFor(t, func(rs []fedtest.Received) bool {
+		return countAnnounces(rs, nat.actor("nation"), fromChapter) >= 1 && countAnnounces(rs, nat.actor("nation"), fromSouth) >= 1
+	}, 20*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	for _, iri := range []string{fromChapter, fromSouth} {
+		if n := countAnnounces(follower.Received(), nat.actor("nation"), iri); n != 1 {
+			t.Errorf("nation's follower got %d announces of %s, want 1", n, iri)
+		}
+	}
+	if n := countAnnounces(southReader.Received(), south.actor("south"), fromChapter); n != 0 {
+		t.Errorf("a sibling city relayed its cousin's post %d times", n)
+	}
+	if inTimeline(south, fromChapter) {
+		t.Errorf("the nation's statement relay leaked the chapter's post down to the south city without relay_parent_posts")
+	}
+
+	// Re-configure the chapter: its parent is now the south city.
+	chap.stop()
+	cfg := readFile(t, chap.config)
+	writeFile(t, chap.config, strings.Replace(cfg, `parent: "@north@`+north.host+`"`, `parent: "@south@`+south.host+`"`, 1))
+	chap.start()
+	waitLinked(t, south, chap)
+	eventually(t, "north forgets the chapter", 20*time.Second, func() bool {
+		var coll map[string]any
+		getJSON(t, north.actor("north")+"/children", &coll)
+		return coll["totalItems"] == float64(0)
+	})
+	moved := postOn(chap, "ana", "after moving to the south city")
+	southReader.WaitFor(t, func(rs []fedtest.Received) bool { return countAnnounces(rs, south.actor("south"), moved) == 1 }, 20*time.Second)
+	follower.WaitFor(t, func(rs []fedtest.Received) bool { return countAnnounces(rs, nat.actor("nation"), moved) == 1 }, 20*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if inTimeline(north, moved) {
+		t.Errorf("the old parent still relays the chapter's posts")
+	}
+	if n := countAnnounces(follower.Received(), nat.actor("nation"), moved); n != 1 {
+		t.Errorf("nation's follower got %d announces of the moved chapter's post, want 1", n)
+	}
 }
