@@ -452,3 +452,24 @@ func (s *Service) NodeAccount(ctx context.Context, ref string) (*Account, error)
 	}
 	return node, nil
 }
+
+// ReceiveRelayedEdit takes a linked node's word that a post it relayed
+// changed; fresh is the post as fetched from its source just now, so the
+// content comes from the author's server, not from the relaying node.
+func (s *Service) ReceiveRelayedEdit(ctx context.Context, from *Account, fresh *Post) error {
+	l, err := s.store.Link(ctx, from.ID)
+	if err != nil || l.State != LinkLinked {
+		return fmt.Errorf("edit relayed by %q, not a linked node: %w", from.Acct(), ErrForbidden)
+	}
+	p, err := s.store.PostByIRI(ctx, fresh.IRI)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("post %q: %w", fresh.IRI, err)
+	}
+	if p.Deleted() || p.Author == nil || p.Author.Local() || p.Content == fresh.Content && p.Summary == fresh.Summary {
+		return nil // nothing changed here: the edit stops travelling
+	}
+	return s.applyEdit(ctx, p, fresh)
+}

@@ -113,12 +113,30 @@ func (s *Service) ReceivePostUpdate(ctx context.Context, actor *Account, edit *P
 	if p.Deleted() {
 		return nil
 	}
+	return s.applyEdit(ctx, p, edit)
+}
+
+// applyEdit saves a remote post's new content and, when the Group had
+// boosted it, tells the followers who got the boost that it changed, so
+// the edit travels up the tree as the post did.
+func (s *Service) applyEdit(ctx context.Context, p, edit *Post) error {
 	p.Content, p.Summary, p.Sensitive, p.UpdatedAt = edit.Content, edit.Summary, edit.Sensitive, s.Clock()
 	if edit.Language != "" {
 		p.Language = edit.Language
 	}
-	if err := s.store.UpdatePost(ctx, p, nil); err != nil {
-		return fmt.Errorf("update post %q: %w", edit.IRI, err)
+	var out []Outgoing
+	if p.Announced {
+		g, err := s.Group(ctx)
+		if err != nil {
+			return err
+		}
+		exclude := append(append([]string(nil), p.Via...), p.Author.ActorIRI)
+		if out, err = s.pub.Publish(ctx, Event{Type: EventAnnounceUpdated, Actor: g, Post: p, Exclude: exclude}); err != nil {
+			return fmt.Errorf("describe relayed edit of %q: %w", p.IRI, err)
+		}
+	}
+	if err := s.store.UpdatePost(ctx, p, out); err != nil {
+		return fmt.Errorf("update post %q: %w", p.IRI, err)
 	}
 	return nil
 }

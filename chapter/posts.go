@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -170,6 +171,47 @@ func (s *Service) notifyAboutPost(ctx context.Context, p *Post, parent *Post, me
 		}
 	}
 	return nil
+}
+
+// EditPost changes the text of a local post; only its author may. The
+// author's followers get an Update, and so do the Group's when it boosted
+// the post, from where the edit travels up the tree.
+func (s *Service) EditPost(ctx context.Context, authorID, postID int64, np NewPost) (*Post, error) {
+	p, err := s.store.Post(ctx, postID)
+	if err != nil || p.Deleted() {
+		return nil, fmt.Errorf("post %d: %w", postID, ErrNotFound)
+	}
+	if p.AccountID != authorID || p.Author == nil || !p.Author.Local() {
+		return nil, fmt.Errorf("post %d belongs to someone else: %w", postID, ErrForbidden)
+	}
+	text := strings.TrimSpace(np.Text)
+	if text == "" {
+		return nil, fmt.Errorf("post text is empty: %w", ErrInvalid)
+	}
+	if n := len([]rune(text)); n > MaxPostLength {
+		return nil, fmt.Errorf("post is %d characters, at most %d allowed: %w", n, MaxPostLength, ErrInvalid)
+	}
+	mentioned := s.resolveMentions(ctx, text)
+	p.Source, p.Content = text, renderText(text, mentioned, s.profileURL, s.node.Host)
+	p.Summary = strings.TrimSpace(np.Summary)
+	p.Sensitive = np.Sensitive || p.Summary != ""
+	if np.Language != "" {
+		p.Language = normalizeLanguage(np.Language)
+	}
+	for _, m := range mentioned {
+		if iri := s.actorIRI(m); !slices.Contains(p.Mentions, iri) {
+			p.Mentions = append(p.Mentions, iri)
+		}
+	}
+	p.UpdatedAt = s.Clock()
+	out, err := s.pub.Publish(ctx, Event{Type: EventPostUpdated, Actor: p.Author, Post: p})
+	if err != nil {
+		return nil, fmt.Errorf("describe edit: %w", err)
+	}
+	if err := s.store.UpdatePost(ctx, p, out); err != nil {
+		return nil, fmt.Errorf("save edit of post %d: %w", postID, err)
+	}
+	return p, nil
 }
 
 // DeletePost deletes a post. Its author may delete it, and so may an admin

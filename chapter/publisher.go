@@ -18,6 +18,9 @@ const (
 	// EventAnnounceWithdrawn: a post the Group boosted is gone at its
 	// source; the Group takes its boost back and passes the deletion on.
 	EventAnnounceWithdrawn EventType = "announce_withdrawn"
+	// EventAnnounceUpdated: a post the Group boosted was edited at its
+	// source; the Group tells the followers who got the boost.
+	EventAnnounceUpdated EventType = "announce_updated"
 	// EventProfileUpdated: a local account changed (Update{Person|Group}).
 	EventProfileUpdated EventType = "profile_updated"
 	// EventFollowAccepted: Actor accepts Object's follow (Accept{Follow}).

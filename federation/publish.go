@@ -28,6 +28,8 @@ func (f *Federation) Publish(ctx context.Context, ev chapter.Event) ([]chapter.O
 		return f.publishDelete(ctx, ev.Post)
 	case chapter.EventAnnounceWithdrawn:
 		return f.publishWithdraw(ctx, ev.Actor, ev.Post, ev.Exclude)
+	case chapter.EventAnnounceUpdated:
+		return f.publishRelayedEdit(ctx, ev.Actor, ev.Post, ev.Exclude)
 	case chapter.EventProfileUpdated:
 		return f.publishProfile(ctx, ev.Actor)
 	case chapter.EventFollowAccepted, chapter.EventFollowRejected:
@@ -65,6 +67,18 @@ func (f *Federation) publishPost(ctx context.Context, p *chapter.Post, verb stri
 	inboxes, err := f.postInboxes(ctx, p)
 	if err != nil {
 		return nil, err
+	}
+	if verb == "Update" && p.Announced {
+		// The Group's followers got the post as a boost: they get the edit.
+		g, err := f.svc.Group(ctx)
+		if err != nil {
+			return nil, err
+		}
+		gi, err := f.store.FollowerInboxes(ctx, g.ID)
+		if err != nil {
+			return nil, fmt.Errorf("followers of the group: %w", err)
+		}
+		inboxes = dedupe(append(inboxes, gi...))
 	}
 	note := f.noteFor(ctx, p)
 	addr := f.postAddressing(p)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/chapterhouse/chapterhouse/chapter"
@@ -65,8 +66,11 @@ func (f *Federation) handleChildren(w http.ResponseWriter, r *http.Request) {
 func (f *Federation) processAnnounce(ctx context.Context, actor *chapter.Account, objectIRI string, raw map[string]any, activityIRI string) error {
 	if actor.Kind == chapter.KindGroup {
 		if l, err := f.store.Link(ctx, actor.ID); err == nil && l.State == chapter.LinkLinked {
-			if inner := asMap(raw["object"]); typeName(inner["type"]) == "Delete" {
+			switch inner := asMap(raw["object"]); typeName(inner["type"]) {
+			case "Delete":
 				return f.relayedDelete(ctx, actor, stringOrID(inner["object"]))
+			case "Update":
+				return f.relayedEdit(ctx, actor, stringOrID(inner["object"]))
 			}
 			return f.relay(ctx, actor, objectIRI, stringList(raw["via"]))
 		} else if err != nil && !errors.Is(err, chapter.ErrNotFound) {
@@ -213,4 +217,37 @@ func (f *Federation) relayedDelete(ctx context.Context, from *chapter.Account, i
 		return fmt.Errorf("relayed deletion of %q, but its source does not say it is gone (%v): %w", iri, err, chapter.ErrForbidden)
 	}
 	return f.svc.ReceiveRelayedDelete(ctx, from, iri)
+}
+
+// publishRelayedEdit tells the followers who got the Group's boost of a post
+// that it was edited at its source: an Announce of an Update naming the
+// post. Parent nodes fetch the post from its source to see the change;
+// only the author's server can sign the Update itself.
+func (f *Federation) publishRelayedEdit(ctx context.Context, g *chapter.Account, p *chapter.Post, exclude []string) ([]chapter.Outgoing, error) {
+	inboxes, err := f.groupInboxes(ctx, g, exclude)
+	if err != nil || len(inboxes) == 0 {
+		return nil, err
+	}
+	id := f.announceID(g, p) + "/edits/" + strconv.FormatInt(p.UpdatedAt.UnixMilli(), 10)
+	body, err := json.Marshal(map[string]any{"@context": asContext, "id": id, "type": "Announce",
+		"actor": g.ActorIRI, "to": []string{publicIRI}, "cc": []string{f.urls.Followers(g.Username)},
+		"via": p.Via, "object": map[string]any{"id": p.IRI + "#updates/" + strconv.FormatInt(p.UpdatedAt.UnixMilli(), 10),
+			"type": "Update", "actor": p.Author.ActorIRI, "object": p.IRI}})
+	if err != nil {
+		return nil, fmt.Errorf("marshal relayed edit: %w", err)
+	}
+	return []chapter.Outgoing{{ActivityIRI: id, SignerID: g.ID, Body: body, Inboxes: inboxes}}, nil
+}
+
+// relayedEdit handles a linked node's word that a post changed: the post
+// is fetched again from its source, and only what the source says is kept.
+func (f *Federation) relayedEdit(ctx context.Context, from *chapter.Account, iri string) error {
+	if _, err := f.store.PostByIRI(ctx, iri); errors.Is(err, chapter.ErrNotFound) {
+		return nil
+	}
+	fresh, err := f.fetchPost(ctx, iri)
+	if err != nil {
+		return fmt.Errorf("relayed edit of %q: %w", iri, err)
+	}
+	return f.svc.ReceiveRelayedEdit(ctx, from, fresh)
 }

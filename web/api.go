@@ -78,7 +78,8 @@ func (a *API) Routes(r *mux.Router) {
 	api.NotFoundHandler = cors(http.HandlerFunc(a.notFound))
 
 	api.Handle("/v1/statuses", a.methods(byMethod{http.MethodPost: a.createStatus}))
-	api.Handle("/v1/statuses/{id}", a.methods(byMethod{http.MethodGet: a.getStatus, http.MethodDelete: a.deleteStatus}))
+	api.Handle("/v1/statuses/{id}", a.methods(byMethod{http.MethodGet: a.getStatus, http.MethodPut: a.editStatus,
+		http.MethodDelete: a.deleteStatus}))
 	api.Handle("/v1/statuses/{id}/context", a.methods(byMethod{http.MethodGet: a.statusContext}))
 	api.Handle("/v1/timelines/public", a.methods(byMethod{http.MethodGet: a.publicTimeline}))
 	api.Handle("/v1/notifications", a.methods(byMethod{http.MethodGet: a.notifications}))

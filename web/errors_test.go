@@ -75,7 +75,7 @@ func TestRefusals(t *testing.T) {
 		{"deleting unknown post", request{method: http.MethodDelete, path: "/api/v1/statuses/424242", as: "alice"}, 404, ""},
 		{"private post, anonymous", request{path: "/api/v1/statuses/" + private.ID}, 404, ""},
 		{"unknown route", request{path: "/api/v1/nope"}, 404, ""},
-		{"wrong method", request{method: http.MethodPut, path: "/api/v1/statuses/" + post.ID, as: "alice"}, 405, ""},
+		{"wrong method", request{method: http.MethodPatch, path: "/api/v1/statuses/" + post.ID, as: "alice"}, 405, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,9 +184,9 @@ func TestCORS(t *testing.T) {
 	if res.header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("GET: no Access-Control-Allow-Origin: %v", res.header)
 	}
-	res = e.do(t, request{method: http.MethodPut, path: "/api/v1/statuses/1"})
-	if res.status != http.StatusMethodNotAllowed || res.header.Get("Allow") != "DELETE, GET, OPTIONS" {
-		t.Errorf("PUT: status %d, Allow %q; want 405 and DELETE, GET, OPTIONS", res.status, res.header.Get("Allow"))
+	res = e.do(t, request{method: http.MethodPatch, path: "/api/v1/statuses/1"})
+	if res.status != http.StatusMethodNotAllowed || res.header.Get("Allow") != "DELETE, GET, PUT, OPTIONS" {
+		t.Errorf("PATCH: status %d, Allow %q; want 405 and DELETE, GET, PUT, OPTIONS", res.status, res.header.Get("Allow"))
 	}
 	res = e.do(t, request{method: http.MethodHead, path: "/api/v1/instance"})
 	if res.status != http.StatusOK || len(res.body) != 0 {

@@ -96,6 +96,39 @@ func (a *API) deleteStatus(w http.ResponseWriter, r *http.Request) {
 	a.writeStatus(w, r, me, post, true)
 }
 
+// editStatus changes the text of the member's own post, as Mastodon's
+// PUT /api/v1/statuses/{id} does (status, spoiler_text, sensitive,
+// language); followers, and the tree above when the Group boosted it, get
+// the edit.
+func (a *API) editStatus(w http.ResponseWriter, r *http.Request) {
+	me, err := a.member(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	p, err := a.readParams(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	np, err := newPost(p)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	post, err := a.svc.EditPost(r.Context(), me.ID, id, np)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.writeStatus(w, r, me, post, false)
+}
+
 // statusContext shows the thread around a post:
 // GET /api/v1/statuses/{id}/context.
 func (a *API) statusContext(w http.ResponseWriter, r *http.Request) {

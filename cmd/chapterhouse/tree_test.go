@@ -96,6 +96,25 @@ func TestFourLevelTree(t *testing.T) {
 		t.Errorf("follower refused: %v", refused)
 	}
 
+	// Edited at the source: every feed above shows the new text.
+	var edited map[string]any
+	if code := chap.api("PUT", "/api/v1/statuses/"+status["id"].(string), token,
+		map[string]any{"status": "Our chapter planted 41 trees"}, &edited); code != 200 {
+		t.Fatalf("edit: %d %v", code, edited)
+	}
+	for _, n := range []*testNode{city, nat, intl} {
+		eventually(t, "the edit in the "+n.handle+" feed", 20*time.Second, func() bool {
+			var timeline []map[string]any
+			n.api("GET", "/api/v1/timelines/public", "", nil, &timeline)
+			for _, s := range timeline {
+				if s["uri"] == iri {
+					return strings.Contains(s["content"].(string), "41 trees")
+				}
+			}
+			return false
+		})
+	}
+
 	// Deleted at the source: gone from every feed above, and the follower
 	// of the top node gets the deletion and the boost taken back.
 	if code := chap.api("DELETE", "/api/v1/statuses/"+status["id"].(string), token, nil, nil); code != 200 {
