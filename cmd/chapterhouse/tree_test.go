@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -215,5 +216,46 @@ func TestTreeSiblingsAndReconfiguredParent(t *testing.T) {
 	}
 	if n := countAnnounces(follower.Received(), nat.actor("nation"), moved); n != 1 {
 		t.Errorf("nation's follower got %d announces of the moved chapter's post, want 1", n)
+	}
+}
+
+// Statements flow down: a parent's post reaches its children, who keep it
+// (shown with ?node= the parent) and, with node.relay_parent_posts, boost
+// it to their own followers — but never back up.
+func TestStatementsFlowDown(t *testing.T) {
+	nat := treeNode(t, "nation", "national", nil, "")
+	relaying := treeNode(t, "north", "city", nat, "  relay_parent_posts: true\n")
+	quiet := treeNode(t, "south", "city", nat, "")
+	waitLinked(t, nat, relaying)
+	waitLinked(t, nat, quiet)
+	readers := map[*testNode]*fedtest.Remote{relaying: fedtest.NewRemote(t, "nreader"), quiet: fedtest.NewRemote(t, "sreader")}
+	for n, r := range readers {
+		postActivity(t, r, n.actor(n.handle)+"/inbox", followActivity(r, n.actor(n.handle)), 202)
+		waitAccepted(t, r)
+	}
+	natReader := fedtest.NewRemote(t, "natreader")
+	postActivity(t, natReader, nat.actor("nation")+"/inbox", followActivity(natReader, nat.actor("nation")), 202)
+	waitAccepted(t, natReader)
+
+	nat.cli("member", "add", "secretary")
+	out := nat.cli("post", "--as", "secretary", "Statement of the national assembly")
+	iri := nat.actor("secretary") + "/statuses/" + strings.TrimSuffix(strings.Fields(out)[1], ":")
+
+	readers[relaying].WaitFor(t, func(rs []fedtest.Received) bool {
+		return countAnnounces(rs, relaying.actor("north"), iri) == 1
+	}, 20*time.Second)
+	for _, n := range []*testNode{relaying, quiet} {
+		eventually(t, n.handle+" keeps the statement", 20*time.Second, func() bool {
+			var timeline []map[string]any
+			n.api("GET", "/api/v1/timelines/public?node="+url.QueryEscape("@nation@"+nat.host), "", nil, &timeline)
+			return len(timeline) == 1 && timeline[0]["uri"] == iri
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := countAnnounces(readers[quiet].Received(), quiet.actor("south"), iri); n != 0 {
+		t.Errorf("a child without relay_parent_posts boosted the statement %d times", n)
+	}
+	if n := countAnnounces(natReader.Received(), nat.actor("nation"), iri); n != 1 {
+		t.Errorf("the nation's follower got %d announces of its own statement, want 1 (no echo back up)", n)
 	}
 }
