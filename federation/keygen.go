@@ -87,6 +87,10 @@ func (f *Federation) generateKey(ctx context.Context, accountID int64) (string, 
 	return priv, nil
 }
 
+// keyGenPause is the rest between two background key generations (each
+// ~45 ms of CPU): the worker takes at most about half a core.
+const keyGenPause = 50 * time.Millisecond
+
 // keyWorker generates keys for new accounts in the background, so that
 // adding members (one at a time or ten thousand) never waits on RSA.
 func (f *Federation) keyWorker(ctx context.Context) {
@@ -96,11 +100,16 @@ func (f *Federation) keyWorker(ctx context.Context) {
 			f.log.Warn("list accounts without keys", "error", err)
 		}
 		for _, id := range ids {
-			if ctx.Err() != nil {
-				return
-			}
 			if _, err := f.generateKey(ctx, id); err != nil && ctx.Err() == nil {
 				f.log.Warn("generate key", "account_id", id, "error", err)
+			}
+			// Leave the CPU to requests: after an import of thousands of
+			// members this runs for minutes, and a key that is needed
+			// sooner is made inline anyway.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(keyGenPause):
 			}
 		}
 		wait := 5 * time.Second

@@ -21,7 +21,7 @@ const postCols = `p.id, p.iri, p.url, p.account_id, p.content, p.source, p.summa
 	p.created_at, p.updated_at, p.deleted_at, ` + accountCols
 
 // postFrom is the FROM clause that goes with postCols.
-const postFrom = ` FROM posts p JOIN accounts a ON a.id = p.account_id `
+const postFrom = ` FROM posts p CROSS JOIN accounts a ON a.id = p.account_id `
 
 // postDest lists where postCols go in p, allocating its Author.
 func postDest(p *chapter.Post) []any {
