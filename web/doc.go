@@ -1,8 +1,9 @@
-// Package web is what people see and use over HTTP. This part of it is the
-// member API, shaped like Mastodon's client API (the same paths, JSON
-// shapes, status codes and paging Link headers) so that existing Mastodon
-// clients, bots and tools work with a chapter as they do with any
-// instance.
+// Package web is what people see and use over HTTP: the node's website
+// (site*.go: server-rendered pages in many languages, templates/, locales/,
+// static/) and the member API, shaped like Mastodon's client API (the same
+// paths, JSON shapes, status codes and paging Link headers) so that
+// existing Mastodon clients, bots and tools work with a chapter as they do
+// with any instance.
 //
 // The handlers are thin: each parses the request, calls chapter.Service,
 // and replies through the shared helpers in api.go, which also turn domain

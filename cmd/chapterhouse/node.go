@@ -94,22 +94,19 @@ func (n *node) linkParent(ctx context.Context) {
 // Close releases the store.
 func (n *node) Close() error { return n.db.Close() }
 
-// handler is every route of the node.
-func (n *node) handler() http.Handler {
+// handler is every route of the node: ActivityPub, the member API and the
+// website.
+func (n *node) handler() (http.Handler, error) {
 	r := mux.NewRouter()
 	n.fed.Routes(r)
 	web.NewAPI(web.APIOptions{Service: n.svc, PublicURL: n.cfg.PublicURL, Version: version,
 		Logger: n.log, MaxBodyBytes: n.cfg.Limits.MaxBodyBytes}).Routes(r)
-	r.HandleFunc("/", n.home).Methods(http.MethodGet, http.MethodHead)
-	return r
-}
-
-// home is a plain page until the website lands: it tells a visitor what
-// this node is and how to follow it.
-func (n *node) home(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, "%s\n\nA Chapterhouse node. Follow it from Mastodon: @%s@%s\n",
-		n.cfg.Node.Name, n.cfg.Node.Handle, n.cfg.Host())
+	site, err := web.NewSite(web.SiteOptions{Service: n.svc, PublicURL: n.cfg.PublicURL, Logger: n.log})
+	if err != nil {
+		return nil, fmt.Errorf("website: %w", err)
+	}
+	site.Routes(r)
+	return r, nil
 }
 
 // newLogger builds the logger the configuration asks for.

@@ -33,8 +33,13 @@ func serveOn(ctx context.Context, cfg *config.Config, ln net.Listener, stdout, s
 		return err
 	}
 	defer n.Close()
+	handler, err := n.handler()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
-		Handler:           wakeAfterWrites(n.handler(), n.fed.Wake),
+		Handler:           wakeAfterWrites(handler, n.fed.Wake),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
