@@ -108,6 +108,13 @@ type Account struct {
 	PublicKeyPEM   string
 	// Locked means follows of this account need approval.
 	Locked bool
+	// Email, Region and Application are what a person gave when applying
+	// to join: the e-mail is for the admins only, the region (optional)
+	// lets others find members near them, the application is the few
+	// words the admins read before approving.
+	Email       string
+	Region      string
+	Application string
 	// Level and ParentIRI are what a remote Chapterhouse Group declares of
 	// its place in the tree; empty for other servers' actors.
 	Level     Level
