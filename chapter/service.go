@@ -20,6 +20,7 @@ type Service struct {
 	pub      Publisher
 	resolver Resolver
 	node     Node
+	hasher   PasswordHasher
 	now      func() time.Time
 	ids      IDGen
 }
@@ -32,6 +33,9 @@ type Options struct {
 	// handles stay plain text and remote members cannot be added.
 	Resolver Resolver
 	Node     Node
+	// Hasher hashes members' passwords; nil means nobody can apply or
+	// sign in with a password (API tokens still work).
+	Hasher PasswordHasher
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -42,7 +46,7 @@ func NewService(o Options) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: o.Store, pub: o.Publisher, resolver: o.Resolver, node: o.Node, now: now}
+	return &Service{store: o.Store, pub: o.Publisher, resolver: o.Resolver, node: o.Node, hasher: o.Hasher, now: now}
 }
 
 // Node returns the node's description.
