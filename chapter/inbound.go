@@ -70,7 +70,10 @@ func (s *Service) ReceivePost(ctx context.Context, p *Post, audience []string) (
 	} else if err != nil {
 		return false, fmt.Errorf("save post %q: %w", p.IRI, err)
 	}
-	return true, s.notifyAboutPost(ctx, p, parent, mentioned)
+	if err := s.notifyAboutPost(ctx, p, parent, mentioned); err != nil {
+		return true, err
+	}
+	return true, s.notifyThreadFollowers(ctx, p)
 }
 
 // localAccounts maps mentioned actor IRIs to local accounts, and tells

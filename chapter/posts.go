@@ -95,6 +95,9 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, np NewPost) (*
 	if err := s.notifyAboutPost(ctx, p, parent, mentioned); err != nil {
 		return nil, err
 	}
+	if err := s.notifyThreadFollowers(ctx, p); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

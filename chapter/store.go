@@ -229,4 +229,5 @@ type Store interface {
 	QueueStore
 	DomainStore
 	LinkStore
+	MembershipStore
 }

@@ -13,33 +13,36 @@ import (
 // accountCols are the columns accountDest scans, for a table aliased a.
 const accountCols = `a.id, a.username, a.host, a.kind, a.display_name, a.bio, a.role, a.state,
 	a.actor_iri, a.inbox_iri, a.shared_inbox_iri, a.followers_iri, a.url, a.avatar_url,
-	a.public_key_id, a.public_key_pem, a.locked, a.level, a.parent_iri,
-	a.created_at, a.updated_at, a.fetched_at`
+	a.public_key_id, a.public_key_pem, a.locked, a.email, a.region, a.application,
+	a.level, a.parent_iri, a.created_at, a.updated_at, a.fetched_at`
 
 // accountDest lists where accountCols go in a.
 func accountDest(a *chapter.Account) []any {
 	return []any{&a.ID, &a.Username, &a.Host, &a.Kind, &a.DisplayName, &a.Bio, &a.Role, &a.State,
 		&a.ActorIRI, &a.InboxIRI, &a.SharedInboxIRI, &a.FollowersIRI, &a.URL, &a.AvatarURL,
-		&a.PublicKeyID, &a.PublicKeyPEM, &a.Locked, &a.Level, &a.ParentIRI,
-		timeDest{&a.CreatedAt}, timeDest{&a.UpdatedAt}, timeDest{&a.FetchedAt}}
+		&a.PublicKeyID, &a.PublicKeyPEM, &a.Locked, &a.Email, &a.Region, &a.Application,
+		&a.Level, &a.ParentIRI, timeDest{&a.CreatedAt}, timeDest{&a.UpdatedAt}, timeDest{&a.FetchedAt}}
 }
 
 const (
 	qAccountInsert = `INSERT INTO accounts (username, host, kind, display_name, bio,
 		role, state, actor_iri, inbox_iri, shared_inbox_iri, followers_iri, url, avatar_url,
-		public_key_id, public_key_pem, locked, level, parent_iri, created_at, updated_at, fetched_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		public_key_id, public_key_pem, locked, email, region, application,
+		level, parent_iri, created_at, updated_at, fetched_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	qAccountUpdate = `UPDATE accounts SET kind = ?, display_name = ?, bio = ?,
 		role = ?, state = ?, actor_iri = ?, inbox_iri = ?, shared_inbox_iri = ?, followers_iri = ?,
 		url = ?, avatar_url = ?, public_key_id = ?, public_key_pem = ?, locked = ?,
-		level = ?, parent_iri = ?, updated_at = ?, fetched_at = ?
+		email = ?, region = ?, application = ?, level = ?, parent_iri = ?, updated_at = ?, fetched_at = ?
 		WHERE id = ?`
-	// The DO UPDATE keeps role, state and created_at, and refuses to turn
-	// a local account (whose IRI a remote document claims) into a remote one.
+	// The DO UPDATE keeps role, state, created_at and what only this node
+	// records (email, region, application), and refuses to turn a local
+	// account (whose IRI a remote document claims) into a remote one. A new
+	// remote actor gets no email or application: it never applied here.
 	qAccountUpsertRemote = `INSERT INTO accounts (username, host, kind, display_name, bio,
 		role, state, actor_iri, inbox_iri, shared_inbox_iri, followers_iri, url, avatar_url,
-		public_key_id, public_key_pem, locked, level, parent_iri, created_at, updated_at, fetched_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		public_key_id, public_key_pem, locked, region, level, parent_iri, created_at, updated_at, fetched_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (actor_iri) WHERE actor_iri <> '' DO UPDATE SET
 			username = excluded.username, host = excluded.host, kind = excluded.kind,
 			display_name = excluded.display_name, bio = excluded.bio,
@@ -51,7 +54,7 @@ const (
 			updated_at = excluded.updated_at,
 			fetched_at = COALESCE(excluded.fetched_at, fetched_at)
 		WHERE accounts.host <> ''
-		RETURNING id, role, state, created_at`
+		RETURNING id, role, state, email, region, application, created_at`
 	qAccountHost          = `SELECT host FROM accounts WHERE id = ?`
 	qAccountDetachReplies = `UPDATE posts SET in_reply_to_id = NULL
 		WHERE in_reply_to_id IN (SELECT id FROM posts WHERE account_id = ?)`
@@ -84,7 +87,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *chapter.Account) error {
 	err := db.execRow(ctx, nil, qAccountInsert,
 		a.Username, a.Host, a.Kind, a.DisplayName, a.Bio, a.Role, a.State,
 		a.ActorIRI, a.InboxIRI, a.SharedInboxIRI, a.FollowersIRI, a.URL, a.AvatarURL,
-		a.PublicKeyID, a.PublicKeyPEM, a.Locked, a.Level, a.ParentIRI,
+		a.PublicKeyID, a.PublicKeyPEM, a.Locked, a.Email, a.Region, a.Application, a.Level, a.ParentIRI,
 		a.CreatedAt.UnixMilli(), a.UpdatedAt.UnixMilli(), millis(a.FetchedAt)).Scan(&a.ID)
 	return errf(err, "create account %q", a.Acct())
 }
@@ -97,7 +100,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *chapter.Account, out []chapt
 		res, err := db.exec(ctx, tx, qAccountUpdate,
 			a.Kind, a.DisplayName, a.Bio, a.Role, a.State,
 			a.ActorIRI, a.InboxIRI, a.SharedInboxIRI, a.FollowersIRI, a.URL, a.AvatarURL,
-			a.PublicKeyID, a.PublicKeyPEM, a.Locked, a.Level, a.ParentIRI,
+			a.PublicKeyID, a.PublicKeyPEM, a.Locked, a.Email, a.Region, a.Application, a.Level, a.ParentIRI,
 			a.UpdatedAt.UnixMilli(), millis(a.FetchedAt), a.ID)
 		if err == nil {
 			err = notFoundIfNone(res)
@@ -110,8 +113,9 @@ func (db *DB) UpdateAccount(ctx context.Context, a *chapter.Account, out []chapt
 }
 
 // UpsertRemoteAccount implements chapter.AccountStore. It refreshes every
-// field but the Role, State and CreatedAt this node recorded (read back
-// into a). ActorIRI and Host are required (ErrInvalid); an IRI that is a
+// field but the Role, State, CreatedAt, Email, Region and Application this
+// node recorded (read back into a); a new actor is stored with a.Region
+// but no Email or Application. ActorIRI and Host are required (ErrInvalid); an IRI that is a
 // local account's, or a handle taken by another actor, is ErrConflict.
 func (db *DB) UpsertRemoteAccount(ctx context.Context, a *chapter.Account) error {
 	if a.ActorIRI == "" || a.Host == "" {
@@ -130,9 +134,9 @@ func (db *DB) UpsertRemoteAccount(ctx context.Context, a *chapter.Account) error
 	err := db.execRow(ctx, nil, qAccountUpsertRemote,
 		a.Username, a.Host, a.Kind, a.DisplayName, a.Bio, a.Role, a.State,
 		a.ActorIRI, a.InboxIRI, a.SharedInboxIRI, a.FollowersIRI, a.URL, a.AvatarURL,
-		a.PublicKeyID, a.PublicKeyPEM, a.Locked, a.Level, a.ParentIRI,
+		a.PublicKeyID, a.PublicKeyPEM, a.Locked, a.Region, a.Level, a.ParentIRI,
 		a.CreatedAt.UnixMilli(), a.UpdatedAt.UnixMilli(), millis(a.FetchedAt),
-	).Scan(&a.ID, &a.Role, &a.State, &created)
+	).Scan(&a.ID, &a.Role, &a.State, &a.Email, &a.Region, &a.Application, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: upsert remote account %q: the IRI is a local account's: %w",
 			a.ActorIRI, chapter.ErrConflict)

@@ -26,6 +26,10 @@ const (
 		WHERE p.id IN (SELECT value FROM json_each(?))`
 	qNotificationsRead = `UPDATE notifications SET read_at = ?
 		WHERE account_id = ? AND id <= ? AND read_at IS NULL`
+	// Same rule as qNotifications: those about a deleted post are hidden.
+	qNotificationsUnread = `SELECT count(*)
+		FROM notifications n LEFT JOIN posts p ON p.id = n.post_id
+		WHERE n.account_id = ? AND n.read_at IS NULL AND (n.post_id IS NULL OR p.deleted_at IS NULL)`
 )
 
 // AddNotification implements chapter.NotificationStore. An empty
@@ -146,10 +150,15 @@ func jsonIDs(ids []int64) string {
 	return b.String()
 }
 
-// MarkNotificationsRead marks an account's notifications up to and
-// including upToID read at at, and returns how many it marked.
+// MarkNotificationsRead implements chapter.MembershipStore: it marks an
+// account's unread notifications up to and including upToID (all of them
+// when upToID is 0) read at at (now when zero), and returns how many it
+// marked.
 func (db *DB) MarkNotificationsRead(ctx context.Context, accountID, upToID int64, at time.Time) (int, error) {
 	at = orNow(at)
+	if upToID <= 0 {
+		upToID = 1<<63 - 1
+	}
 	res, err := db.exec(ctx, nil, qNotificationsRead, at.UnixMilli(), accountID, upToID)
 	if err != nil {
 		return 0, errf(err, "mark notifications of account %d read", accountID)
@@ -159,4 +168,11 @@ func (db *DB) MarkNotificationsRead(ctx context.Context, accountID, upToID int64
 		return 0, fmt.Errorf("store: mark notifications of account %d read: %w", accountID, err)
 	}
 	return int(n), nil
+}
+
+// CountUnreadNotifications implements chapter.MembershipStore.
+func (db *DB) CountUnreadNotifications(ctx context.Context, accountID int64) (int, error) {
+	var n int
+	err := db.readRow(ctx, nil, qNotificationsUnread, accountID).Scan(&n)
+	return n, errf(err, "count unread notifications of account %d", accountID)
 }

@@ -50,6 +50,17 @@ func TestQueryPlans(t *testing.T) {
 		{"links by role", qLinks, []any{"child"}, "links_role"},
 		{"touch link", qLinkTouch, []any{1, 2}, "INTEGER PRIMARY KEY"},
 		{"prune a post's via", qPostViaPrune, []any{1, "[]"}, "post_via_post"},
+		{"count unread notifications", qNotificationsUnread, []any{1}, "notifications_unread"},
+		{"mark notifications read", qNotificationsRead, []any{1, 1, 100}, "notifications_unread"},
+		{"password hash", qPasswordHash, []any{1}, "INTEGER PRIMARY KEY"},
+		{"thread followers", qThreadFollowers, []any{1}, "SEARCH thread_follows USING PRIMARY KEY (post_id=?)"},
+		{"follows thread", qThreadFollowedBy, []any{1, 2}, "PRIMARY KEY (post_id=? AND account_id=?)"},
+		{"unfollow thread", qThreadUnfollow, []any{1, 2}, "PRIMARY KEY (post_id=? AND account_id=?)"},
+		{"audit log", qAuditLog, []any{100, 10}, "SEARCH l USING INTEGER PRIMARY KEY (rowid<?)"},
+		{"members by region", qMembersByRegion, []any{"active", "x", 10}, "accounts_region (state=?)"},
+		// What the foreign keys run when an account goes.
+		{"cascade to thread follows", `DELETE FROM thread_follows WHERE account_id = ?`, []any{1}, "thread_follows_account"},
+		{"audit actor set null", `UPDATE audit_log SET actor_id = NULL WHERE actor_id = ?`, []any{1}, "audit_log_actor"},
 	}
 	for _, tq := range []struct {
 		name  string

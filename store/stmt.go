@@ -34,6 +34,7 @@ func writeQueries() []string {
 		qInboxInsert, qInboxDone, qInboxPrune,
 		qDomainBlock, qDomainUnblock,
 		qLinkUpsert, qLinkDelete, qLinkTouch,
+		qPasswordSet, qThreadFollow, qThreadUnfollow, qAuditInsert,
 	}
 }
 

@@ -30,7 +30,8 @@ func (db *DB) AccountByTokenHash(ctx context.Context, hash string) (*chapter.Acc
 	return a, errf(err, "account by token")
 }
 
-// DeleteToken revokes a token; ErrNotFound when there is none.
+// DeleteToken implements chapter.MembershipStore: it revokes a token;
+// ErrNotFound when there is none.
 func (db *DB) DeleteToken(ctx context.Context, hash string) error {
 	res, err := db.exec(ctx, nil, qTokenDelete, hash)
 	if err == nil {
