@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -131,7 +132,51 @@ func memberCommand(load loader, stdout, stderr io.Writer) *cobra.Command {
 			})
 		},
 	}
-	member.AddCommand(add, list)
+	password := &cobra.Command{
+		Use:   "password NAME",
+		Short: "Set a member's website password, read from the first line of stdin",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+			if err != nil && line == "" {
+				return fmt.Errorf("read the password from stdin: %w", err)
+			}
+			pw := strings.TrimRight(line, "\r\n")
+			return withNode(cmd, load, stderr, func(ctx context.Context, n *node) error {
+				a, err := n.db.AccountByUsername(ctx, args[0])
+				if err != nil {
+					return fmt.Errorf("member %q: %w", args[0], err)
+				}
+				if err := n.svc.SetPassword(ctx, a.ID, pw); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "password set for %s\n", a.Username)
+				return nil
+			})
+		},
+	}
+	approve := &cobra.Command{
+		Use:   "approve NAME",
+		Short: "Approve a pending application to join",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withNode(cmd, load, stderr, func(ctx context.Context, n *node) error {
+				a, err := n.db.AccountByUsername(ctx, args[0])
+				if err != nil {
+					return fmt.Errorf("applicant %q: %w", args[0], err)
+				}
+				if a.State != chapter.StatePending {
+					return fmt.Errorf("%q has no pending application (%s): %w", a.Username, a.State, chapter.ErrConflict)
+				}
+				if _, err := n.svc.SetMemberState(ctx, a.ID, chapter.StateActive); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "approved %s\n", a.Username)
+				return nil
+			})
+		},
+	}
+	member.AddCommand(add, list, password, approve)
 	return member
 }
 
