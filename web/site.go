@@ -11,10 +11,13 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/microcosm-cc/bluemonday"
+	"github.com/yuin/goldmark"
 
 	"github.com/chapterhouse/chapterhouse/chapter"
 )
@@ -22,7 +25,10 @@ import (
 // This file is the frame of the node's website: the Site, its routes, how
 // a page is rendered and how errors become pages. The pages themselves are
 // in site_pages.go, the languages in site_i18n.go, the markup in
-// templates/ and the style sheet and images in static/.
+// templates/ and the style sheet and images in static/. Members' forms
+// are in site_auth.go (sessions, form tokens, signing in and joining),
+// site_member.go (writing, replying, threads, notifications, finding
+// members), site_settings.go (profile, avatar, media) and site_admin.go.
 
 // siteTemplateFS holds the page templates, compiled into the binary.
 //
@@ -40,10 +46,12 @@ var siteStaticFS embed.FS
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// Site serves the node's public website: the home page, profiles and post
-// pages, read-only and server-rendered, in the visitor's language. It reads
-// through chapter.Service like every other door into the node. Build it
-// with NewSite and mount it with Routes.
+// Site serves the node's website: the public home page, profiles and post
+// pages, and for members signing in, joining, writing, notifications,
+// settings and moderation, all server-rendered forms that work without
+// script, in the visitor's language. It acts through chapter.Service like
+// every other door into the node. Build it with NewSite and mount it with
+// Routes.
 type Site struct {
 	svc       *chapter.Service
 	publicURL string // no trailing slash; "" makes links relative
@@ -53,7 +61,20 @@ type Site struct {
 	i18n      *siteI18n
 	pages     map[string]*template.Template
 	sanitizer *bluemonday.Policy
+	markdown  goldmark.Markdown
 	static    fs.FS
+	// mediaDir holds uploaded avatars, served under /media/; "" turns
+	// uploads off.
+	mediaDir string
+	// logins counts failed sign-ins per address and per username, joins
+	// applications per address.
+	logins, joins *failureLimiter
+	// kdf bounds the password hashings running at once: each takes
+	// 19 MiB, so a burst of sign-ins cannot exhaust memory.
+	kdf chan struct{}
+	// origins refuses cross-origin form posts by the browser's own
+	// headers, beside the form tokens.
+	origins *http.CrossOriginProtection
 }
 
 // SiteOptions configure a Site. Service is required.
@@ -65,6 +86,10 @@ type SiteOptions struct {
 	PublicURL string
 	// Logger receives a line per failed page; nil discards.
 	Logger *slog.Logger
+	// MediaDir is where uploaded avatars are stored (a directory under
+	// the node's data directory, created if missing) and served from
+	// under /media/; empty turns avatar uploads off.
+	MediaDir string
 }
 
 // NewSite parses the templates and loads the languages, so that a broken
@@ -78,7 +103,10 @@ func NewSite(o SiteOptions) (*Site, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Site{svc: o.Service, publicURL: strings.TrimRight(o.PublicURL, "/"), log: log,
-		host: o.Service.Node().Host, pages: map[string]*template.Template{}}
+		host: o.Service.Node().Host, pages: map[string]*template.Template{}, mediaDir: o.MediaDir,
+		logins: newFailureLimiter(loginFailures, loginWindow, o.Service.Clock),
+		joins:  newFailureLimiter(joinsPerAddress, joinWindow, o.Service.Clock),
+		kdf:    make(chan struct{}, kdfConcurrency), origins: http.NewCrossOriginProtection()}
 	if s.publicURL != "" {
 		u, err := url.Parse(s.publicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -98,7 +126,8 @@ func NewSite(o SiteOptions) (*Site, error) {
 		return nil, fmt.Errorf("site templates: %w", err)
 	}
 	// Each page is drawn inside layout.html with partials.html.
-	for _, name := range []string{"home", "profile", "post", "error"} {
+	for _, name := range []string{"home", "profile", "post", "error", "login", "join", "compose", "edit",
+		"delete", "notifications", "settings", "find", "admin", "audit"} {
 		t, err := base.Clone()
 		if err == nil {
 			t, err = t.ParseFS(siteTemplateFS, "templates/"+name+".html")
@@ -112,6 +141,12 @@ func NewSite(o SiteOptions) (*Site, error) {
 		return nil, fmt.Errorf("site static files: %w", err)
 	}
 	s.sanitizer = newSiteSanitizer()
+	s.markdown = newSiteMarkdown()
+	if s.mediaDir != "" {
+		if err := os.MkdirAll(filepath.Join(s.mediaDir, avatarDir), 0o755); err != nil {
+			return nil, fmt.Errorf("site media directory: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -135,12 +170,50 @@ func newSiteSanitizer() *bluemonday.Policy {
 // pages at /@NAME/ID (the URLs federation.URLs gives as Profile and
 // PostPage), and the static files. Unless r already has one, it also makes
 // the site's 404 page the answer for any path no route claims.
+//
+// Forms post to the page that shows them. Every POST carries a form token
+// (site_auth.go); pages for members send visitors to /login first, and
+// /admin is for admins only.
 func (s *Site) Routes(r *mux.Router) {
 	get := []string{http.MethodGet, http.MethodHead}
+	post := http.MethodPost
 	r.Handle("/", s.page(s.home)).Methods(get...)
 	r.Handle("/@{username}", s.page(s.profile)).Methods(get...)
 	r.Handle("/@{username}/{id:[0-9]+}", s.page(s.postPage)).Methods(get...)
-	r.PathPrefix("/static/").Handler(s.page(s.staticFile)).Methods(get...)
+	r.PathPrefix("/static/").Handler(s.asset(s.staticFile)).Methods(get...)
+
+	// Signing in and joining (site_auth.go).
+	r.Handle("/login", s.page(s.loginForm)).Methods(get...)
+	r.Handle("/login", s.page(s.login)).Methods(post)
+	r.Handle("/logout", s.page(s.logout)).Methods(post)
+	r.Handle("/join", s.page(s.joinForm)).Methods(get...)
+	r.Handle("/join", s.page(s.join)).Methods(post)
+	r.Handle("/join/sent", s.page(s.joinSent)).Methods(get...)
+
+	// Members (site_member.go, site_settings.go).
+	r.Handle("/compose", s.page(s.signedIn(s.composeForm))).Methods(get...)
+	r.Handle("/compose", s.page(s.form(s.compose))).Methods(post)
+	r.Handle("/@{username}/{id:[0-9]+}/reply", s.page(s.form(s.reply))).Methods(post)
+	r.Handle("/@{username}/{id:[0-9]+}/edit", s.page(s.signedIn(s.editForm))).Methods(get...)
+	r.Handle("/@{username}/{id:[0-9]+}/edit", s.page(s.form(s.edit))).Methods(post)
+	r.Handle("/@{username}/{id:[0-9]+}/delete", s.page(s.signedIn(s.deleteForm))).Methods(get...)
+	r.Handle("/@{username}/{id:[0-9]+}/delete", s.page(s.form(s.deletePost))).Methods(post)
+	r.Handle("/@{username}/{id:[0-9]+}/follow", s.page(s.form(s.followThread))).Methods(post)
+	r.Handle("/notifications", s.page(s.signedIn(s.notifications))).Methods(get...)
+	r.Handle("/find", s.page(s.signedIn(s.find))).Methods(get...)
+	r.Handle("/settings/profile", s.page(s.signedIn(s.settingsForm))).Methods(get...)
+	r.Handle("/settings/profile", s.page(s.form(s.saveProfile))).Methods(post)
+	r.Handle("/settings/avatar", s.page(s.signedIn(s.uploadAvatar))).Methods(post)
+	r.PathPrefix("/media/").Handler(s.asset(s.mediaFile)).Methods(get...)
+
+	// Admins (site_admin.go).
+	r.Handle("/admin", s.page(s.admin(s.adminPage))).Methods(get...)
+	r.Handle("/admin/applications", s.page(s.admin(s.form(s.decideApplication)))).Methods(post)
+	r.Handle("/admin/children", s.page(s.admin(s.form(s.approveChild)))).Methods(post)
+	r.Handle("/admin/members", s.page(s.admin(s.form(s.moderateMember)))).Methods(post)
+	r.Handle("/admin/posts", s.page(s.admin(s.form(s.removePost)))).Methods(post)
+	r.Handle("/admin/domains", s.page(s.admin(s.form(s.blockDomain)))).Methods(post)
+	r.Handle("/admin/audit", s.page(s.admin(s.auditPage))).Methods(get...)
 	if r.NotFoundHandler == nil {
 		r.NotFoundHandler = s.page(s.notFound)
 	}
@@ -161,6 +234,25 @@ type sitePage struct {
 	HomeURL      string
 	FeedURL      string
 	Langs        []langLink
+	// Me is the signed-in member, nil for a visitor; Unread counts their
+	// unread notifications, shown in the header of every page.
+	Me     *memberView
+	Unread int
+	// CSRF is the form token every form of the page carries.
+	CSRF string
+	// Nav names the header link of the current page: "compose",
+	// "notifications", "find", "settings", "admin", "login", "join".
+	Nav string
+	// Notice is a line telling what the last form did ("Saved").
+	Notice  string
+	me      *chapter.Account // the signed-in member
+	session string           // their session token
+}
+
+// memberView is the signed-in member as the header shows them.
+type memberView struct {
+	Name, Username string
+	Admin          bool
 }
 
 // openGraph is what link previews (Mastodon's cards, chat apps) show.
@@ -172,9 +264,16 @@ type openGraph struct {
 // returns the error that becomes the error page.
 type pageFunc func(w http.ResponseWriter, r *http.Request, pg *sitePage) error
 
-// page runs a pageFunc with the request's language and the common parts
-// of the page ready, and renders its error, if any, as a page.
-func (s *Site) page(f pageFunc) http.Handler {
+// page runs a pageFunc with the request's language, the signed-in member
+// and the common parts of the page ready, and renders its error, if any,
+// as a page.
+func (s *Site) page(f pageFunc) http.Handler { return s.handler(f, true) }
+
+// asset is page for files (style sheet, images, avatars): no session is
+// looked up for them, so a member's page does not cost a query per image.
+func (s *Site) asset(f pageFunc) http.Handler { return s.handler(f, false) }
+
+func (s *Site) handler(f pageFunc, session bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l := s.i18n.langFor(w, r, s.secure)
 		node := s.svc.Node()
@@ -182,6 +281,12 @@ func (s *Site) page(f pageFunc) http.Handler {
 			FeedURL: "/feed.atom", Langs: s.i18n.switcher(r, l)}
 		if pg.SiteName == "" {
 			pg.SiteName = node.Handle
+		}
+		if session {
+			if err := s.session(w, r, pg); err != nil {
+				s.errorPage(w, r, pg, err)
+				return
+			}
 		}
 		if err := f(w, r, pg); err != nil {
 			s.errorPage(w, r, pg, err)
@@ -205,6 +310,10 @@ func (s *Site) render(w http.ResponseWriter, pg *sitePage, name string, status i
 	// sends fediverse servers to the ActivityPub document.
 	h.Set("Vary", "Accept, Accept-Language, Cookie")
 	h.Set("Content-Language", pg.Code)
+	if pg.Me != nil || pg.CSRF != "" {
+		// A member's page, or one with a form token: for them alone.
+		h.Set("Cache-Control", "private, no-store")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 	return nil
@@ -220,7 +329,17 @@ type errorView struct {
 // status and a message in their language, the log the full error.
 func (s *Site) errorPage(w http.ResponseWriter, r *http.Request, pg *sitePage, err error) {
 	status, title, text := http.StatusInternalServerError, "ErrorTitle", "ErrorText"
+	var se *siteError
+	var tooLarge *http.MaxBytesError
 	switch {
+	case errors.As(err, &se):
+		status, title, text = se.status, se.title, se.text
+	case errors.As(err, &tooLarge):
+		status, title, text = http.StatusRequestEntityTooLarge, "TooLargeTitle", "TooLargeText"
+	case errors.Is(err, chapter.ErrForbidden):
+		status, title, text = http.StatusForbidden, "ForbiddenTitle", "ForbiddenText"
+	case errors.Is(err, chapter.ErrConflict):
+		status, title, text = http.StatusConflict, "ConflictTitle", "ConflictText"
 	case errors.Is(err, chapter.ErrNotFound):
 		status, title, text = http.StatusNotFound, "NotFoundTitle", "NotFoundText"
 	case errors.Is(err, chapter.ErrGone):

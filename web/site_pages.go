@@ -82,6 +82,8 @@ type homeView struct {
 	Handle   string
 	Parent   *nodeLink
 	Children []nodeLink
+	// Compose is the form to write a post, for members.
+	Compose *composeBox
 	postList
 }
 
@@ -104,13 +106,22 @@ type postList struct {
 	Older, Newest string
 }
 
-// postPageView is a post's page: the post with its thread.
+// postPageView is a post's page: the post with its thread, and for a
+// signed-in member what they can do with it.
 type postPageView struct {
 	*sitePage
 	Post      *postView
 	Ancestors []*postView
 	Replies   []*threadNode
 	IRI       string
+	// Reply is the reply form; Following tells whether the member follows
+	// the thread; Own and Remove offer editing and deleting to the
+	// author and removal to admins.
+	Reply     *composeBox
+	Following bool
+	Own       bool
+	Remove    string
+	Base      string // the post's path, which its forms post under
 }
 
 // home serves GET /: what the node is, where it sits in the tree, how to
@@ -135,6 +146,10 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request, pg *sitePage) error 
 	}
 	if v.postList, err = s.postList(r, pg.siteLang, 0); err != nil {
 		return err
+	}
+	if pg.me != nil {
+		v.Compose = &composeBox{siteLang: pg.siteLang, Form: s.composeFields(pg.siteLang, "compose", false, false),
+			CSRF: pg.CSRF, Action: "/compose", Submit: pg.T("Publish")}
 	}
 	pg.Title = v.Name
 	pg.Description = excerpt(htmlToText(g.Bio), siteExcerptLength)
@@ -259,39 +274,48 @@ func (s *Site) postList(r *http.Request, l *siteLang, accountID int64) (postList
 }
 
 // postPage serves GET /@NAME/ID: a local post with its thread, the
-// ancestors above it and the replies threaded below it.
+// ancestors above it and the replies threaded below it. A signed-in
+// member also sees the posts addressed to them, and forms to reply and
+// follow the thread.
 func (s *Site) postPage(w http.ResponseWriter, r *http.Request, pg *sitePage) error {
-	ctx := r.Context()
-	vars := mux.Vars(r)
-	id, err := strconv.ParseInt(vars["id"], 10, 64)
+	p, err := s.pathPost(r, pg.me)
 	if err != nil {
-		return fmt.Errorf("post id %q: %w", vars["id"], chapter.ErrNotFound)
-	}
-	p, err := s.svc.Post(ctx, nil, id)
-	switch {
-	case p != nil && (p.Author == nil || !p.Author.Local() || p.Author.Username != strings.ToLower(vars["username"])):
-		// Only local posts have pages here, each at its author's path.
-		return fmt.Errorf("post %d is not by local %q: %w", id, vars["username"], chapter.ErrNotFound)
-	case err != nil:
 		return err
 	}
 	if wantsActivity(r) {
 		http.Redirect(w, r, p.IRI, http.StatusFound)
 		return nil
 	}
-	ancestors, descendants, err := s.svc.Context(ctx, nil, id)
+	return s.renderPostPage(w, r, pg, p, nil, http.StatusOK)
+}
+
+// renderPostPage draws a post's page; reply, when not nil, is a reply
+// form sent back with what to fix.
+func (s *Site) renderPostPage(w http.ResponseWriter, r *http.Request, pg *sitePage, p *chapter.Post, reply *form, status int) error {
+	ctx := r.Context()
+	ancestors, descendants, err := s.svc.Context(ctx, pg.me, p.ID)
 	if err != nil {
 		if errors.Is(err, chapter.ErrGone) || errors.Is(err, chapter.ErrNotFound) {
 			return err
 		}
-		return fmt.Errorf("thread of post %d: %w", id, err)
+		return fmt.Errorf("thread of post %d: %w", p.ID, err)
 	}
-	v := &postPageView{sitePage: pg, Post: s.postView(pg.siteLang, p), IRI: p.IRI}
+	v := &postPageView{sitePage: pg, Post: s.postView(pg.siteLang, p), IRI: p.IRI, Base: s.postPath(p)}
 	v.Post.Main = true
 	for _, a := range ancestors {
 		v.Ancestors = append(v.Ancestors, s.postView(pg.siteLang, a))
 	}
 	v.Replies = s.thread(pg.siteLang, p.ID, descendants)
+	if me := pg.me; me != nil {
+		v.Reply = s.replyBox(pg, p, reply)
+		if v.Following, err = s.svc.FollowsThread(ctx, me.ID, p.ID); err != nil {
+			return fmt.Errorf("thread follow of post %d: %w", p.ID, err)
+		}
+		v.Own = p.AccountID == me.ID
+		if !v.Own && me.Role == chapter.RoleAdmin {
+			v.Remove = "/admin?post=" + strconv.FormatInt(p.ID, 10) + "#remove-heading"
+		}
+	}
 
 	pg.Title = pg.T("PostTitle", "Name", v.Post.Author.Name)
 	pg.Description = p.Summary
@@ -302,7 +326,7 @@ func (s *Site) postPage(w http.ResponseWriter, r *http.Request, pg *sitePage) er
 	pg.ActivityJSON = p.IRI
 	pg.OG = &openGraph{Title: v.Post.Author.Name + " (" + v.Post.Author.Handle() + ")",
 		Description: pg.Description, URL: pg.Canonical, Type: "article", Image: s.url("/static/avatar.png")}
-	return s.render(w, pg, "post", http.StatusOK, v)
+	return s.render(w, pg, "post", status, v)
 }
 
 // thread nests descendants (depth first, as chapter.Service.Context lists
@@ -352,6 +376,10 @@ func (s *Site) author(a *chapter.Account) authorView {
 		URL: a.URL, Avatar: "/static/avatar.png", Group: a.Kind == chapter.KindGroup}
 	if a.Local() {
 		v.Host, v.URL = s.host, "/@"+a.Username
+		// An avatar uploaded here is shown from here, root-relative.
+		if name, ok := strings.CutPrefix(a.AvatarURL, s.url("/media/")); ok && mediaNameRE.MatchString(name) {
+			v.Avatar = "/media/" + name
+		}
 	} else if v.URL == "" {
 		v.URL = a.ActorIRI
 	}

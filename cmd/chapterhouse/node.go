@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -101,7 +102,8 @@ func (n *node) handler() (http.Handler, error) {
 	n.fed.Routes(r)
 	web.NewAPI(web.APIOptions{Service: n.svc, PublicURL: n.cfg.PublicURL, Version: version,
 		Logger: n.log, MaxBodyBytes: n.cfg.Limits.MaxBodyBytes}).Routes(r)
-	site, err := web.NewSite(web.SiteOptions{Service: n.svc, PublicURL: n.cfg.PublicURL, Logger: n.log})
+	site, err := web.NewSite(web.SiteOptions{Service: n.svc, PublicURL: n.cfg.PublicURL, Logger: n.log,
+		MediaDir: filepath.Join(n.cfg.DataDir, "media")})
 	if err != nil {
 		return nil, fmt.Errorf("website: %w", err)
 	}
