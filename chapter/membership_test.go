@@ -231,3 +231,25 @@ func TestFindMembersIsOptIn(t *testing.T) {
 		t.Errorf("one-letter search = %v, want ErrInvalid", err)
 	}
 }
+
+// An article comes rendered by the layer that took it: its HTML is the
+// content, its Markdown the source, with the article's longer limit.
+func TestArticleHTML(t *testing.T) {
+	f := newFixture(t)
+	alice := f.member("alice", chapter.RoleMember)
+	long := strings.Repeat("word ", 2000) // 10,000 characters: too long for a post
+	if _, err := f.svc.CreatePost(f.ctx, alice.ID, chapter.NewPost{Text: long}); !errors.Is(err, chapter.ErrInvalid) {
+		t.Errorf("a 10,000-character post = %v, want ErrInvalid", err)
+	}
+	p, err := f.svc.CreatePost(f.ctx, alice.ID, chapter.NewPost{Text: "# Minutes\n\n" + long, HTML: "<h3>Minutes</h3><p>words</p>"})
+	if err != nil {
+		t.Fatalf("article: %v", err)
+	}
+	stored := f.stored(p.ID)
+	if stored.Content != "<h3>Minutes</h3><p>words</p>" || !strings.HasPrefix(stored.Source, "# Minutes") {
+		t.Errorf("article stored as content %q, source %.20q", stored.Content, stored.Source)
+	}
+	if _, err := f.svc.CreatePost(f.ctx, alice.ID, chapter.NewPost{Text: strings.Repeat("x", chapter.MaxArticleLength+1), HTML: "<p>x</p>"}); !errors.Is(err, chapter.ErrInvalid) {
+		t.Errorf("an over-long article = %v, want ErrInvalid", err)
+	}
+}

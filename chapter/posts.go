@@ -11,9 +11,16 @@ import (
 // MaxPostLength is the longest post a member may write, in characters.
 const MaxPostLength = 5000
 
+// MaxArticleLength is the longest article (a post written in Markdown).
+const MaxArticleLength = 50000
+
 // NewPost is what a member submits.
 type NewPost struct {
-	Text        string
+	Text string
+	// HTML, when set, is Text already rendered and sanitized by the
+	// layer that took it (an article written in Markdown); Text is kept as
+	// its source. Empty means Text is plain text, rendered here.
+	HTML        string
 	Visibility  Visibility
 	InReplyToID int64
 	Language    string
@@ -35,12 +42,9 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, np NewPost) (*
 	if author.State != StateActive {
 		return nil, fmt.Errorf("author %q is %s, not an active member: %w", author.Username, author.State, ErrForbidden)
 	}
-	text := strings.TrimSpace(np.Text)
-	if text == "" {
-		return nil, fmt.Errorf("post text is empty: %w", ErrInvalid)
-	}
-	if n := len([]rune(text)); n > MaxPostLength {
-		return nil, fmt.Errorf("post is %d characters, at most %d allowed: %w", n, MaxPostLength, ErrInvalid)
+	text, err := checkText(np)
+	if err != nil {
+		return nil, err
 	}
 	vis, err := ParseVisibility(string(np.Visibility))
 	if err != nil {
@@ -68,6 +72,9 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, np NewPost) (*
 		mentioned = appendAccount(mentioned, parent.Author)
 	}
 	p.Content = renderText(text, mentioned, s.profileURL, s.node.Host)
+	if np.HTML != "" {
+		p.Content = np.HTML
+	}
 	for _, m := range mentioned {
 		p.Mentions = append(p.Mentions, s.actorIRI(m))
 	}
@@ -99,6 +106,23 @@ func (s *Service) CreatePost(ctx context.Context, authorID int64, np NewPost) (*
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkText applies the length rules: a post's, or an article's when the
+// text comes rendered.
+func checkText(np NewPost) (string, error) {
+	text := strings.TrimSpace(np.Text)
+	if text == "" {
+		return "", fmt.Errorf("post text is empty: %w", ErrInvalid)
+	}
+	limit := MaxPostLength
+	if np.HTML != "" {
+		limit = MaxArticleLength
+	}
+	if n := len([]rune(text)); n > limit {
+		return "", fmt.Errorf("post is %d characters, at most %d allowed: %w", n, limit, ErrInvalid)
+	}
+	return text, nil
 }
 
 // actorIRI names an account's actor whether it is local or remote.
@@ -187,15 +211,15 @@ func (s *Service) EditPost(ctx context.Context, authorID, postID int64, np NewPo
 	if p.AccountID != authorID || p.Author == nil || !p.Author.Local() {
 		return nil, fmt.Errorf("post %d belongs to someone else: %w", postID, ErrForbidden)
 	}
-	text := strings.TrimSpace(np.Text)
-	if text == "" {
-		return nil, fmt.Errorf("post text is empty: %w", ErrInvalid)
-	}
-	if n := len([]rune(text)); n > MaxPostLength {
-		return nil, fmt.Errorf("post is %d characters, at most %d allowed: %w", n, MaxPostLength, ErrInvalid)
+	text, err := checkText(np)
+	if err != nil {
+		return nil, err
 	}
 	mentioned := s.resolveMentions(ctx, text)
 	p.Source, p.Content = text, renderText(text, mentioned, s.profileURL, s.node.Host)
+	if np.HTML != "" {
+		p.Content = np.HTML
+	}
 	p.Summary = strings.TrimSpace(np.Summary)
 	p.Sensitive = np.Sensitive || p.Summary != ""
 	if np.Language != "" {

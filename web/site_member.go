@@ -67,18 +67,20 @@ func (s *Site) composeFields(l *siteLang, id string, reply, edit bool) *form {
 // newPost reads a filled compose form into what chapter takes, with the
 // form's errors set for what it would refuse.
 //
-// An article is Markdown: the preview shows it rendered (goldmark, then
-// the sanitizer), but chapter.NewPost takes plain text only, so what is
-// published is the Markdown source, which chapter escapes and links like
-// any post. Once chapter accepts rendered HTML beside the source, pass
-// s.renderMarkdown's output here.
+// An article is Markdown: it is rendered here (goldmark, then the
+// sanitizer) and handed to chapter as HTML beside its source, with the
+// article's longer limit.
 func (s *Site) newPost(l *siteLang, f *form) chapter.NewPost {
 	np := chapter.NewPost{Text: strings.TrimSpace(f.F("text").Value),
 		Summary: strings.TrimSpace(f.F("summary").Value)}
+	limit := chapter.MaxPostLength
+	if format := f.F("format"); format != nil && format.Value == "markdown" && np.Text != "" {
+		np.HTML, limit = string(s.renderMarkdown(np.Text)), chapter.MaxArticleLength
+	}
 	if n := len([]rune(np.Text)); n == 0 {
 		f.set("text", l.T("ErrPostEmpty"))
-	} else if n > chapter.MaxPostLength {
-		f.set("text", l.T("ErrTooLong", "Max", l.Number(chapter.MaxPostLength)))
+	} else if n > limit {
+		f.set("text", l.T("ErrTooLong", "Max", l.Number(limit)))
 	}
 	if len([]rune(np.Summary)) > 500 {
 		f.set("summary", l.T("ErrTooLong", "Max", l.Number(500)))
