@@ -16,13 +16,14 @@ import (
 // member API, the website, the inbox, the CLI) goes through it, so the rules
 // hold whichever door a request came in by.
 type Service struct {
-	store    Store
-	pub      Publisher
-	resolver Resolver
-	node     Node
-	hasher   PasswordHasher
-	now      func() time.Time
-	ids      IDGen
+	store     Store
+	pub       Publisher
+	resolver  Resolver
+	node      Node
+	hasher    PasswordHasher
+	directory Directory
+	now       func() time.Time
+	ids       IDGen
 }
 
 // Options configure a Service.
@@ -36,6 +37,9 @@ type Options struct {
 	// Hasher hashes members' passwords; nil means nobody can apply or
 	// sign in with a password (API tokens still work).
 	Hasher PasswordHasher
+	// Directory asks child nodes for their members near a place; nil
+	// keeps the search to this node.
+	Directory Directory
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -46,7 +50,8 @@ func NewService(o Options) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: o.Store, pub: o.Publisher, resolver: o.Resolver, node: o.Node, hasher: o.Hasher, now: now}
+	return &Service{store: o.Store, pub: o.Publisher, resolver: o.Resolver, node: o.Node, hasher: o.Hasher,
+		directory: o.Directory, now: now}
 }
 
 // Node returns the node's description.

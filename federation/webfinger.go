@@ -21,6 +21,7 @@ func (f *Federation) Routes(r *mux.Router) {
 	r.HandleFunc("/.well-known/host-meta", f.handleHostMeta).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/.well-known/nodeinfo", f.handleNodeInfoIndex).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/nodeinfo/{version:2\\.[01]}", f.handleNodeInfo).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/directory", f.handleDirectory).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/inbox", f.handleInbox).Methods(http.MethodPost)
 	r.HandleFunc("/users/{username}/inbox", f.handleInbox).Methods(http.MethodPost)
 	r.HandleFunc("/users/{username}", f.signedGET(f.cached(f.handleActor))).Methods(http.MethodGet, http.MethodHead)

@@ -200,7 +200,7 @@ func (s *Site) Routes(r *mux.Router) {
 	r.Handle("/@{username}/{id:[0-9]+}/delete", s.page(s.form(s.deletePost))).Methods(post)
 	r.Handle("/@{username}/{id:[0-9]+}/follow", s.page(s.form(s.followThread))).Methods(post)
 	r.Handle("/notifications", s.page(s.signedIn(s.notifications))).Methods(get...)
-	r.Handle("/find", s.page(s.signedIn(s.find))).Methods(get...)
+	r.Handle("/find", s.page(s.find)).Methods(get...)
 	r.Handle("/settings/profile", s.page(s.signedIn(s.settingsForm))).Methods(get...)
 	r.Handle("/settings/profile", s.page(s.form(s.saveProfile))).Methods(post)
 	r.Handle("/settings/avatar", s.page(s.signedIn(s.uploadAvatar))).Methods(post)

@@ -344,15 +344,14 @@ type findView struct {
 	Results  []foundMember
 }
 
-// foundMember is a member found by region.
+// foundMember is a member found by region, here or on a node below.
 type foundMember struct {
-	authorView
-	Region string
+	Name, Handle, URL, Avatar, Region, Node string
 }
 
-// find serves GET /find?region=: the node's members who gave a region
-// that contains the text. Members only: a region is shown to the members
-// it was given to, not to the whole web.
+// find serves GET /find?region=: the members of this node and of every
+// node below it who gave a region that contains the text. Anyone may
+// search; only members who chose to give a region can be found.
 func (s *Site) find(w http.ResponseWriter, r *http.Request, pg *sitePage) error {
 	f := newForm("find")
 	f.add(&field{Name: "region", Type: "search", Label: pg.T("FieldRegion"), Help: pg.T("HelpFind"),
@@ -360,7 +359,7 @@ func (s *Site) find(w http.ResponseWriter, r *http.Request, pg *sitePage) error 
 	f.fill(r.URL.Query())
 	v := &findView{sitePage: pg, Form: f}
 	if q := strings.TrimSpace(f.F("region").Value); q != "" {
-		found, err := s.svc.FindMembers(r.Context(), q)
+		found, err := s.svc.FindMembersNear(r.Context(), q)
 		switch {
 		case errors.Is(err, chapter.ErrInvalid):
 			f.set("region", pg.T("ErrFindShort"))
@@ -368,8 +367,14 @@ func (s *Site) find(w http.ResponseWriter, r *http.Request, pg *sitePage) error 
 			return err
 		default:
 			v.Searched = true
-			for _, a := range found {
-				v.Results = append(v.Results, foundMember{authorView: s.author(a), Region: a.Region})
+			for _, e := range found {
+				// Images from other servers would tell them who is reading.
+				avatar := "/static/avatar.png"
+				if e.AvatarURL != "" && strings.HasPrefix(e.AvatarURL, s.publicURL+"/") {
+					avatar = e.AvatarURL
+				}
+				v.Results = append(v.Results, foundMember{Name: e.Name, Handle: "@" + e.Handle, URL: e.URL,
+					Avatar: avatar, Region: e.Region, Node: e.Node})
 			}
 		}
 	}

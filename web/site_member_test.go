@@ -389,7 +389,8 @@ func TestSiteNotifications(t *testing.T) {
 	wantText(t, "bob's notifications", res, "No notifications yet.")
 }
 
-// TestSiteFind finds members by the region they gave, for members only.
+// TestSiteFind finds members by the region they gave; visitors may search
+// (the issue asks for it); only members who gave a region are found.
 func TestSiteFind(t *testing.T) {
 	ctx := context.Background()
 	e := newFormEnv(t)
@@ -401,7 +402,8 @@ func TestSiteFind(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if res := e.browser(t).get("/find?region=lyon"); res.status != http.StatusSeeOther {
+	if res := e.browser(t).get("/find?region=lyon"); res.status != http.StatusOK ||
+		!strings.Contains(res.body, "@alice@chapter.test") {
 		t.Errorf("a visitor searching: %d", res.status)
 	}
 	b := e.signedIn(t, "carol")

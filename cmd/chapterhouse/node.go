@@ -48,7 +48,7 @@ func openNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node,
 		InboxBurst: cfg.Federation.InboxBurst, Version: version, Logger: log,
 	})
 	svc := chapter.NewService(chapter.Options{
-		Store: db, Publisher: fed, Resolver: fed, Hasher: web.Argon2id{},
+		Store: db, Publisher: fed, Resolver: fed, Hasher: web.Argon2id{}, Directory: fed,
 		Node: chapter.Node{Handle: cfg.Node.Handle, Name: cfg.Node.Name, Summary: cfg.Node.Summary,
 			Level: chapter.Level(cfg.Node.Level), Locked: cfg.Node.Locked, Host: cfg.Host(),
 			Parent: cfg.Node.Parent, AutoApproveChildren: cfg.Node.ApproveChildren == "auto",

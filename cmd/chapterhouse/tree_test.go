@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chapterhouse/chapterhouse/federation/fedtest"
+	"github.com/chapterhouse/chapterhouse/store"
 )
 
 // treeNode starts a node of the organization's tree at a level, with a
@@ -257,5 +262,47 @@ func TestStatementsFlowDown(t *testing.T) {
 	}
 	if n := countAnnounces(natReader.Received(), nat.actor("nation"), iri); n != 1 {
 		t.Errorf("the nation's follower got %d announces of its own statement, want 1 (no echo back up)", n)
+	}
+}
+
+// "Find members near you" searches the node and its subtree: a visitor on
+// the city's site finds a member of a chapter below it, and only members
+// who gave a region.
+func TestFindMembersAcrossTheTree(t *testing.T) {
+	city := treeNode(t, "city", "city", nil, "")
+	chap := treeNode(t, "local", "chapter", city, "")
+	waitLinked(t, city, chap)
+	chap.cli("member", "add", "ines")
+	chap.cli("member", "add", "hidden")
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(chap.dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ines, err := db.AccountByUsername(ctx, "ines")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ines.Region = "Porto, Bonfim"
+	if err := db.UpdateAccount(ctx, ines, nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	var entries []map[string]any
+	if code := getJSON(t, city.baseURL+"/directory?region=porto", &entries); code != 200 {
+		t.Fatalf("city directory: %d", code)
+	}
+	if len(entries) != 1 || entries[0]["handle"] != "ines@"+chap.host || entries[0]["node"] != "local node" {
+		t.Errorf("city directory for porto = %v, want ines on the chapter", entries)
+	}
+	resp, err := http.Get(city.baseURL + "/find?region=porto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "@ines@"+chap.host) || strings.Contains(string(page), "hidden") {
+		t.Errorf("city /find?region=porto: %d, ines found %v", resp.StatusCode, strings.Contains(string(page), "@ines@"))
 	}
 }
