@@ -94,11 +94,11 @@ func printWelcome(w io.Writer, cfg *config.Config, listening string) {
   handle         @%s@%s
   data           %s
 
-Next steps (in another terminal):
-  go run ./cmd/chapterhouse member add alice --admin
-  go run ./cmd/chapterhouse token alice
-  go run ./cmd/chapterhouse post --as alice "Hello, fediverse"
-  curl %s/api/v1/timelines/public
+Open %s in a browser. To run the chapter from there, in another terminal:
+  go run ./cmd/chapterhouse member add admin --admin
+  echo 'a long admin password' | go run ./cmd/chapterhouse member password admin
+then sign in as admin; people apply to join on /join and you approve them on /admin.
+The member API: go run ./cmd/chapterhouse token admin gives a bearer token.
 
 To be reachable from Mastodon, put HTTPS in front of this address and set
 public_url to that https:// URL (see README.md). Stop with Ctrl-C.
