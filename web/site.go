@@ -43,7 +43,7 @@ var siteStaticFS embed.FS
 // contentSecurityPolicy allows nothing but the site's own style sheet and
 // images: the pages need no script, and remote images would tell other
 // servers who reads what.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // Site serves the node's website: the public home page, profiles and post

@@ -73,6 +73,11 @@ func TestBrowserSite(t *testing.T) {
 	if got := b.text(postSel + " .author-name"); got == "" {
 		b.fatalf("the post on the home page names no author")
 	}
+	// With JavaScript the copy button shows beside the follow address
+	// (without it the address is a read-only field to select).
+	if got := b.text("button.copy-button:not([hidden])"); got != "Copy" {
+		b.fatalf("copy button %q, want a visible Copy button", got)
+	}
 	b.screenshot("home", "the home page in English with Alice's post, 1280×900")
 
 	// The post's page, from its permalink on the home page.
