@@ -29,6 +29,9 @@ type composeBox struct {
 	Submit  string
 	Preview template.HTML // the rendered text, when previewing
 	Editing bool          // no visibility or format to choose
+	// ReplyingTo names the comment's author when the reply answers a
+	// comment rather than the page's post.
+	ReplyingTo string
 }
 
 // composeFields are a post's fields. Replies and edits have no format to
@@ -210,9 +213,19 @@ func (s *Site) reply(w http.ResponseWriter, r *http.Request, pg *sitePage) error
 		return err
 	}
 	f := s.composeFields(pg.siteLang, "reply", true, false)
+	f.add(&field{Name: "in_reply_to", Kind: "hidden"})
 	f.fill(r.PostForm)
 	np := s.newPost(pg.siteLang, f)
 	np.InReplyToID = parent.ID
+	if id, err := strconv.ParseInt(f.F("in_reply_to").Value, 10, 64); err == nil && id != 0 {
+		// A comment of this page's thread: chapter checks the member may
+		// see it; a post of another thread is refused like a missing one.
+		c, err := s.svc.Post(r.Context(), pg.me, id)
+		if err != nil || s.threadRootID(r, c) != s.threadRootID(r, parent) {
+			return fmt.Errorf("reply to comment %d: %w", id, chapter.ErrNotFound)
+		}
+		np.InReplyToID = c.ID
+	}
 	if f.invalid() {
 		return s.renderPostPage(w, r, pg, parent, f, http.StatusUnprocessableEntity)
 	}
@@ -227,6 +240,19 @@ func (s *Site) reply(w http.ResponseWriter, r *http.Request, pg *sitePage) error
 	}
 	http.Redirect(w, r, s.postPath(parent)+"#post-"+strconv.FormatInt(p.ID, 10), http.StatusSeeOther)
 	return nil
+}
+
+// threadRootID is the first post of p's thread, by walking up the posts
+// this node has.
+func (s *Site) threadRootID(r *http.Request, p *chapter.Post) int64 {
+	for i := 0; p.InReplyToID != 0 && i < 100; i++ {
+		parent, err := s.svc.Store().Post(r.Context(), p.InReplyToID)
+		if err != nil {
+			break
+		}
+		p = parent
+	}
+	return p.ID
 }
 
 // editView is the page that edits a post.

@@ -59,6 +59,9 @@ type postView struct {
 	CreatedText string
 	Edited      bool
 	Main        bool // the post a thread page is about
+	// ReplyLink, on a thread page for a signed-in member, opens the reply
+	// form for this comment.
+	ReplyLink string
 }
 
 // threadNode is a reply with the replies to it, for threaded lists.
@@ -307,7 +310,28 @@ func (s *Site) renderPostPage(w http.ResponseWriter, r *http.Request, pg *sitePa
 	}
 	v.Replies = s.thread(pg.siteLang, p.ID, descendants)
 	if me := pg.me; me != nil {
+		// Every comment can be answered: its Reply link reopens this page
+		// with the form addressed to it.
+		var target *chapter.Post
+		want, _ := strconv.ParseInt(r.URL.Query().Get("reply_to"), 10, 64)
+		if reply != nil && reply.F("in_reply_to") != nil {
+			want, _ = strconv.ParseInt(reply.F("in_reply_to").Value, 10, 64)
+		}
+		for _, d := range descendants {
+			if d.ID == want {
+				target = d
+			}
+		}
+		setReplyLinks(v.Replies, v.Base)
 		v.Reply = s.replyBox(pg, p, reply)
+		if target != nil {
+			fld := v.Reply.Form.F("in_reply_to")
+			if fld == nil {
+				fld = v.Reply.Form.add(&field{Name: "in_reply_to", Kind: "hidden"})
+			}
+			fld.Value = strconv.FormatInt(target.ID, 10)
+			v.Reply.ReplyingTo = s.postView(pg.siteLang, target).Author.Name
+		}
 		if v.Following, err = s.svc.FollowsThread(ctx, me.ID, p.ID); err != nil {
 			return fmt.Errorf("thread follow of post %d: %w", p.ID, err)
 		}
@@ -327,6 +351,14 @@ func (s *Site) renderPostPage(w http.ResponseWriter, r *http.Request, pg *sitePa
 	pg.OG = &openGraph{Title: v.Post.Author.Name + " (" + v.Post.Author.Handle() + ")",
 		Description: pg.Description, URL: pg.Canonical, Type: "article", Image: s.url("/static/avatar.png")}
 	return s.render(w, pg, "post", status, v)
+}
+
+// setReplyLinks gives every comment of a thread its Reply link.
+func setReplyLinks(nodes []*threadNode, base string) {
+	for _, n := range nodes {
+		n.ReplyLink = base + "?reply_to=" + strconv.FormatInt(n.ID, 10) + "#write-reply-heading"
+		setReplyLinks(n.Replies, base)
+	}
 }
 
 // thread nests descendants (depth first, as chapter.Service.Context lists
