@@ -304,6 +304,12 @@ func (s *Service) threadRoot(ctx context.Context, p *Post) *Post {
 	return root
 }
 
+// ThreadRootID is the id of the first post of p's thread, as far as this
+// node has it: two posts are in the same thread when these are equal.
+func (s *Service) ThreadRootID(ctx context.Context, p *Post) int64 {
+	return s.threadRoot(ctx, p).ID
+}
+
 // FollowThread makes a member notified of every reply in the thread of a
 // post; unfollow undoes it.
 func (s *Service) FollowThread(ctx context.Context, accountID, postID int64, follow bool) error {

@@ -221,7 +221,7 @@ func (s *Site) reply(w http.ResponseWriter, r *http.Request, pg *sitePage) error
 		// A comment of this page's thread: chapter checks the member may
 		// see it; a post of another thread is refused like a missing one.
 		c, err := s.svc.Post(r.Context(), pg.me, id)
-		if err != nil || s.threadRootID(r, c) != s.threadRootID(r, parent) {
+		if err != nil || s.svc.ThreadRootID(r.Context(), c) != s.svc.ThreadRootID(r.Context(), parent) {
 			return fmt.Errorf("reply to comment %d: %w", id, chapter.ErrNotFound)
 		}
 		np.InReplyToID = c.ID
@@ -240,19 +240,6 @@ func (s *Site) reply(w http.ResponseWriter, r *http.Request, pg *sitePage) error
 	}
 	http.Redirect(w, r, s.postPath(parent)+"#post-"+strconv.FormatInt(p.ID, 10), http.StatusSeeOther)
 	return nil
-}
-
-// threadRootID is the first post of p's thread, by walking up the posts
-// this node has.
-func (s *Site) threadRootID(r *http.Request, p *chapter.Post) int64 {
-	for i := 0; p.InReplyToID != 0 && i < 100; i++ {
-		parent, err := s.svc.Store().Post(r.Context(), p.InReplyToID)
-		if err != nil {
-			break
-		}
-		p = parent
-	}
-	return p.ID
 }
 
 // editView is the page that edits a post.
