@@ -69,6 +69,9 @@ type Site struct {
 	// logins counts failed sign-ins per address and per username, joins
 	// applications per address.
 	logins, joins *failureLimiter
+	// searches counts visitors' place searches per address: each one asks every
+	// node below this one, so an unbounded stream would load the tree.
+	searches *failureLimiter
 	// kdf bounds the password hashings running at once: each takes
 	// 19 MiB, so a burst of sign-ins cannot exhaust memory.
 	kdf chan struct{}
@@ -104,9 +107,10 @@ func NewSite(o SiteOptions) (*Site, error) {
 	}
 	s := &Site{svc: o.Service, publicURL: strings.TrimRight(o.PublicURL, "/"), log: log,
 		host: o.Service.Node().Host, pages: map[string]*template.Template{}, mediaDir: o.MediaDir,
-		logins: newFailureLimiter(loginFailures, loginWindow, o.Service.Clock),
-		joins:  newFailureLimiter(joinsPerAddress, joinWindow, o.Service.Clock),
-		kdf:    make(chan struct{}, kdfConcurrency), origins: http.NewCrossOriginProtection()}
+		logins:   newFailureLimiter(loginFailures, loginWindow, o.Service.Clock),
+		joins:    newFailureLimiter(joinsPerAddress, joinWindow, o.Service.Clock),
+		searches: newFailureLimiter(searchesPerAddress, searchWindow, o.Service.Clock),
+		kdf:      make(chan struct{}, kdfConcurrency), origins: http.NewCrossOriginProtection()}
 	if s.publicURL != "" {
 		u, err := url.Parse(s.publicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -163,6 +163,9 @@ const (
 	loginWindow     = 15 * time.Minute
 	joinsPerAddress = 5
 	joinWindow      = time.Hour
+	// searchesPerAddress place searches a minute per address.
+	searchesPerAddress = 20
+	searchWindow       = time.Minute
 	// limiterSweep is how many keys the limiter holds before it forgets
 	// the expired ones.
 	limiterSweep = 10000

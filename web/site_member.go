@@ -372,6 +372,13 @@ func (s *Site) find(w http.ResponseWriter, r *http.Request, pg *sitePage) error 
 	f.fill(r.URL.Query())
 	v := &findView{sitePage: pg, Form: f}
 	if q := strings.TrimSpace(f.F("region").Value); q != "" {
+		if pg.me == nil { // visitors only: members are known and accountable
+			addr := clientAddress(r)
+			if wait := s.searches.blocked(addr); wait > 0 {
+				return tooManyAttempts(w, wait)
+			}
+			s.searches.fail(addr)
+		}
 		found, err := s.svc.FindMembersNear(r.Context(), q)
 		switch {
 		case errors.Is(err, chapter.ErrInvalid):

@@ -47,3 +47,17 @@ func TestSiteReplyToComment(t *testing.T) {
 		t.Errorf("the other thread got a reply")
 	}
 }
+
+// Place searches ask every node below, so a visitor's address is limited.
+func TestSiteFindIsRateLimited(t *testing.T) {
+	e := newFormEnv(t)
+	b := e.browser(t)
+	for i := 0; i < searchesPerAddress; i++ {
+		if res := b.get("/find?region=lyon"); res.status != http.StatusOK {
+			t.Fatalf("search %d: status %d", i, res.status)
+		}
+	}
+	if res := b.get("/find?region=lyon"); res.status != http.StatusTooManyRequests {
+		t.Errorf("search past the limit: status %d, want 429", res.status)
+	}
+}
