@@ -182,6 +182,20 @@ func (s *Service) audit(ctx context.Context, admin *Account, action, target, det
 	return nil
 }
 
+// ApproveChildAsAdmin links a pending member chapter on an admin's word,
+// with an audit entry (the CLI, run by the operator, calls ApproveChild).
+func (s *Service) ApproveChildAsAdmin(ctx context.Context, adminID int64, ref string) (*Link, error) {
+	admin, err := s.requireAdmin(ctx, adminID)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.ApproveChild(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return l, s.audit(ctx, admin, "approve_child", l.Account.ActorIRI, string(l.Account.Level))
+}
+
 // Applications lists the pending applicants.
 func (s *Service) Applications(ctx context.Context, adminID int64) ([]*Account, error) {
 	if _, err := s.requireAdmin(ctx, adminID); err != nil {
@@ -250,6 +264,13 @@ func (s *Service) ModerateMember(ctx context.Context, adminID, accountID int64, 
 	a.State, a.UpdatedAt = st, s.Clock()
 	if err := s.store.UpdateAccount(ctx, a, nil); err != nil {
 		return nil, fmt.Errorf("moderate %q: %w", a.Acct(), err)
+	}
+	if suspend && a.Local() {
+		// Signed-in sessions and API tokens end now, and do not come back
+		// with a later reactivation.
+		if _, err := s.store.RevokeTokens(ctx, a.ID); err != nil {
+			return nil, fmt.Errorf("revoke sessions of %q: %w", a.Acct(), err)
+		}
 	}
 	return a, s.audit(ctx, admin, action, "@"+a.Acct(), reason)
 }

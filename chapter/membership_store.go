@@ -28,6 +28,9 @@ type MembershipStore interface {
 	// DeleteToken removes a bearer or session token by its hash;
 	// ErrNotFound when there is none.
 	DeleteToken(ctx context.Context, hash string) error
+	// RevokeTokens deletes every token and session of an account and
+	// returns how many there were.
+	RevokeTokens(ctx context.Context, accountID int64) (int, error)
 	// CountUnreadNotifications counts notifications not yet marked read
 	// (those about deleted posts excluded).
 	CountUnreadNotifications(ctx context.Context, accountID int64) (int, error)

@@ -129,12 +129,23 @@ func TestSignIn(t *testing.T) {
 	if _, err := svc.Authenticate(f.ctx, token); err == nil {
 		t.Errorf("a signed-out session still authenticates")
 	}
-	// Suspended: refused even with the right password.
+	// Suspended: refused even with the right password, and an open
+	// session does not come back with a reactivation.
+	_, open, err := svc.SignIn(f.ctx, "omar", "a good long password")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := svc.ModerateMember(f.ctx, f.admin.ID, a.ID, true, "spam"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := svc.SignIn(f.ctx, "omar", "a good long password"); !errors.Is(err, chapter.ErrForbidden) {
 		t.Errorf("suspended sign-in = %v, want ErrForbidden", err)
+	}
+	if _, err := svc.ModerateMember(f.ctx, f.admin.ID, a.ID, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(f.ctx, open); err == nil {
+		t.Errorf("a session opened before the suspension works again after reactivation")
 	}
 }
 

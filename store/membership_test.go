@@ -753,3 +753,34 @@ func TestMigrationFromV2(t *testing.T) {
 		}
 	}
 }
+
+func TestRevokeTokens(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	now := time.Now()
+	a := &chapter.Account{Username: "revoked", Kind: chapter.KindPerson, State: chapter.StateActive, CreatedAt: now, UpdatedAt: now}
+	b := &chapter.Account{Username: "kept", Kind: chapter.KindPerson, State: chapter.StateActive, CreatedAt: now, UpdatedAt: now}
+	for _, acc := range []*chapter.Account{a, b} {
+		if err := db.CreateAccount(ctx, acc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, h := range []string{"h1", "h2", "h3"} {
+		owner := a.ID
+		if i == 2 {
+			owner = b.ID
+		}
+		if err := db.CreateToken(ctx, owner, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := db.RevokeTokens(ctx, a.ID); err != nil || n != 2 {
+		t.Errorf("RevokeTokens = %d, %v; want 2", n, err)
+	}
+	if _, err := db.AccountByTokenHash(ctx, "h1"); !errors.Is(err, chapter.ErrNotFound) {
+		t.Errorf("a revoked token still finds its account: %v", err)
+	}
+	if got, err := db.AccountByTokenHash(ctx, "h3"); err != nil || got.ID != b.ID {
+		t.Errorf("another account's token: %v, %v", got, err)
+	}
+}

@@ -27,7 +27,7 @@ func writeQueries() []string {
 		qFollowUpsert, qFollowDelete, qFollowGone, qFollowDeleteFollower, qFollowDeleteTarget,
 		qInteractionInsert, qInteractionDelete, qInteractionDeleteIRI,
 		qNotificationInsert, qNotificationsRead,
-		qTokenInsert, qTokenDelete,
+		qTokenInsert, qTokenDelete, qTokensRevoke,
 		qActivityInsert, qActivityID, qDeliveriesInsert, qDeadHosts, qClaimSelect, qClaimLease,
 		qDeliveryDelete, qDeliveryRetry, qDeliveryDrop, qActivityDeleteIfDone,
 		qInstanceFailed, qInstanceDelete, qInstanceDead, qDeliveriesDropHost,

@@ -11,6 +11,7 @@ import (
 const (
 	qTokenInsert  = `INSERT INTO tokens (hash, account_id, created_at) VALUES (?, ?, ?)`
 	qTokenDelete  = `DELETE FROM tokens WHERE hash = ?`
+	qTokensRevoke = `DELETE FROM tokens WHERE account_id = ?`
 	qTokenAccount = `SELECT ` + accountCols + ` FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = ?`
 )
 
@@ -38,4 +39,15 @@ func (db *DB) DeleteToken(ctx context.Context, hash string) error {
 		err = notFoundIfNone(res)
 	}
 	return errf(err, "delete token")
+}
+
+// RevokeTokens implements chapter.MembershipStore: every API token and
+// session of an account goes, and returns how many there were.
+func (db *DB) RevokeTokens(ctx context.Context, accountID int64) (int, error) {
+	res, err := db.exec(ctx, nil, qTokensRevoke, accountID)
+	if err != nil {
+		return 0, errf(err, "revoke tokens of account %d", accountID)
+	}
+	n, err := res.RowsAffected()
+	return int(n), errf(err, "revoke tokens of account %d", accountID)
 }

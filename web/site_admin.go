@@ -165,7 +165,7 @@ func (s *Site) approveChild(w http.ResponseWriter, r *http.Request, pg *sitePage
 		link.State != chapter.LinkPending {
 		return fmt.Errorf("%q is not a pending child: %w", actor, chapter.ErrConflict)
 	}
-	if _, err := s.svc.ApproveChild(r.Context(), actor); err != nil {
+	if _, err := s.svc.ApproveChildAsAdmin(r.Context(), pg.me.ID, actor); err != nil {
 		return err
 	}
 	s.log.Info("child approved", "admin", pg.me.Username, "actor_iri", actor)
