@@ -120,6 +120,8 @@ type PostStore interface {
 	PostByIRI(ctx context.Context, iri string) (*Post, error)
 	// Replies lists the live direct replies to a post, oldest first.
 	Replies(ctx context.Context, postID int64) ([]*Post, error)
+	// CountReplies counts them.
+	CountReplies(ctx context.Context, postID int64) (int, error)
 	// Timeline lists live posts, newest first (oldest first with MinID).
 	Timeline(ctx context.Context, q TimelineQuery) ([]*Post, error)
 	// CountPosts counts an account's live posts; accountID 0 counts all

@@ -288,10 +288,20 @@ func (db *DB) PostByIRI(ctx context.Context, iri string) (*chapter.Post, error) 
 // maxReplies bounds Replies, which the interface does not page.
 const maxReplies = 1000
 
+const qCountReplies = `SELECT count(*) FROM posts WHERE in_reply_to_id = ? AND deleted_at IS NULL`
+
 // Replies implements chapter.PostStore; at most 1000 replies.
 func (db *DB) Replies(ctx context.Context, postID int64) ([]*chapter.Post, error) {
 	ps, err := db.posts(ctx, nil, qReplies, postID, maxReplies)
 	return ps, errf(err, "replies to post %d", postID)
+}
+
+// CountReplies implements chapter.PostStore: the live direct replies to a
+// post, counted on the replies index without reading them.
+func (db *DB) CountReplies(ctx context.Context, postID int64) (int, error) {
+	var n int
+	err := db.readRow(ctx, nil, qCountReplies, postID).Scan(&n)
+	return n, errf(err, "count replies to post %d", postID)
 }
 
 // Timeline limits.

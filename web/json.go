@@ -281,11 +281,10 @@ func (rd *renderer) fillThread(s *statusJSON, p *chapter.Post) error {
 }
 
 func (rd *renderer) fillCounts(s *statusJSON, p *chapter.Post) error {
-	replies, err := rd.store.Replies(rd.ctx, p.ID)
-	if err != nil {
+	var err error
+	if s.RepliesCount, err = rd.store.CountReplies(rd.ctx, p.ID); err != nil {
 		return fmt.Errorf("replies to post %d: %w", p.ID, err)
 	}
-	s.RepliesCount = len(replies)
 	if s.ReblogsCount, err = rd.store.CountInteractions(rd.ctx, p.ID, chapter.InteractionAnnounce); err != nil {
 		return fmt.Errorf("boosts of post %d: %w", p.ID, err)
 	}
