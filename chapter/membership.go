@@ -392,9 +392,11 @@ func (s *Service) UnreadCount(ctx context.Context, accountID int64) (int, error)
 	return s.store.CountUnreadNotifications(ctx, accountID)
 }
 
-// MarkNotificationsRead marks a member's notifications seen.
-func (s *Service) MarkNotificationsRead(ctx context.Context, accountID int64) error {
-	if _, err := s.store.MarkNotificationsRead(ctx, accountID, 0, s.Clock()); err != nil {
+// MarkNotificationsRead marks a member's notifications seen, up to the
+// newest one shown (upToID; 0 for all): one that arrives while the page
+// loads stays unread.
+func (s *Service) MarkNotificationsRead(ctx context.Context, accountID, upToID int64) error {
+	if _, err := s.store.MarkNotificationsRead(ctx, accountID, upToID, s.Clock()); err != nil {
 		return fmt.Errorf("mark read: %w", err)
 	}
 	return nil

@@ -173,7 +173,7 @@ func TestThreadFollowNotifies(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Errorf("unread = %d, %v; want 1", n, err)
 	}
-	if err := svc.MarkNotificationsRead(f.ctx, carol.ID); err != nil {
+	if err := svc.MarkNotificationsRead(f.ctx, carol.ID, 0); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := svc.UnreadCount(f.ctx, carol.ID); n != 0 {
@@ -262,5 +262,25 @@ func TestArticleHTML(t *testing.T) {
 	}
 	if _, err := f.svc.CreatePost(f.ctx, alice.ID, chapter.NewPost{Text: strings.Repeat("x", chapter.MaxArticleLength+1), HTML: "<p>x</p>"}); !errors.Is(err, chapter.ErrInvalid) {
 		t.Errorf("an over-long article = %v, want ErrInvalid", err)
+	}
+}
+
+// Marking read stops at the newest notification shown.
+func TestMarkReadUpToShown(t *testing.T) {
+	f := newFixture(t)
+	svc := membershipService(f)
+	alice, bob := f.member("alice", chapter.RoleMember), f.member("bob", chapter.RoleMember)
+	root := f.post(alice, chapter.NewPost{Text: "agenda"})
+	f.reply(bob, root, "first")
+	shown, err := svc.Notifications(f.ctx, alice.ID, 0, 20)
+	if err != nil || len(shown) != 1 {
+		t.Fatalf("notifications = %d, %v", len(shown), err)
+	}
+	f.reply(bob, root, "second, while the page loads")
+	if err := svc.MarkNotificationsRead(f.ctx, alice.ID, shown[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.UnreadCount(f.ctx, alice.ID); err != nil || n != 1 {
+		t.Errorf("unread after reading the first = %d, %v; want 1", n, err)
 	}
 }

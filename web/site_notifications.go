@@ -62,11 +62,14 @@ func (s *Site) notifications(w http.ResponseWriter, r *http.Request, pg *sitePag
 	if len(ns) == notificationPageSize {
 		v.Older = "?max_id=" + strconv.FormatInt(ns[len(ns)-1].ID, 10)
 	}
-	if pg.Unread > 0 {
-		if err := s.svc.MarkNotificationsRead(ctx, pg.me.ID); err != nil {
+	if pg.Unread > 0 && len(ns) > 0 {
+		// Up to the newest shown: one that arrived meanwhile stays unread.
+		if err := s.svc.MarkNotificationsRead(ctx, pg.me.ID, ns[0].ID); err != nil {
 			return err
 		}
-		pg.Unread = 0
+		if pg.Unread, err = s.svc.UnreadCount(ctx, pg.me.ID); err != nil {
+			return err
+		}
 	}
 	pg.Title, pg.Nav = pg.T("NotificationsTitle"), "notifications"
 	return s.render(w, pg, "notifications", http.StatusOK, v)
