@@ -87,9 +87,11 @@ func (f *Federation) deliverOne(ctx context.Context, d *chapter.Delivery) {
 		f.drop(ctx, d, "domain blocked")
 		return
 	}
-	if dead, err := f.store.InstanceDead(ctx, host); err == nil && dead {
-		f.drop(ctx, d, "instance marked dead")
-		return
+	if _, healthy := f.healthy.Load(host); !healthy {
+		if dead, err := f.store.InstanceDead(ctx, host); err == nil && dead {
+			f.drop(ctx, d, "instance marked dead")
+			return
+		}
 	}
 	status, err := f.post(sendCtx, d)
 	switch {
@@ -175,14 +177,28 @@ func (f *Federation) drop(ctx context.Context, d *chapter.Delivery, reason strin
 	}
 }
 
+// signer returns the local account that signs a delivery; local accounts
+// never change username, so they are kept after the first read.
+func (f *Federation) signer(ctx context.Context, id int64) (*chapter.Account, error) {
+	if a, ok := f.signers.Load(id); ok {
+		return a.(*chapter.Account), nil
+	}
+	a, err := f.store.Account(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("signer %d: %w", id, err)
+	}
+	f.signers.Store(id, a)
+	return a, nil
+}
+
 // post sends one signed activity and returns the HTTP status.
 func (f *Federation) post(ctx context.Context, d *chapter.Delivery) (int, error) {
 	if _, err := CheckURL(d.Inbox, f.o.AllowHTTP); err != nil {
 		return http.StatusForbidden, nil // an http:// inbox without allow_http: never sendable
 	}
-	signer, err := f.store.Account(ctx, d.SignerID)
+	signer, err := f.signer(ctx, d.SignerID)
 	if err != nil {
-		return 0, fmt.Errorf("signer %d: %w", d.SignerID, err)
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.requestTimeout())
 	defer cancel()

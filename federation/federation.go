@@ -75,6 +75,8 @@ type Federation struct {
 	// healthy holds the hosts whose last delivery succeeded, so that a
 	// success costs no store write per delivery.
 	healthy sync.Map
+	// signers holds the local accounts that sign deliveries, by id.
+	signers sync.Map
 
 	wake      chan struct{} // pokes the delivery workers
 	inboxWake chan struct{} // pokes the inbox worker
