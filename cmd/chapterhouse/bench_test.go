@@ -49,31 +49,36 @@ func BenchmarkInboxPost(b *testing.B) {
 		}
 		reqs[i] = rec.req
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var idx atomic.Int64
+	hammer(b, "posts/s", http.StatusAccepted, func() *http.Request { return reqs[idx.Add(1)-1] })
+}
+
+// hammer sends b.N requests from 16 goroutines per CPU, reports them per
+// second under unit, and fails the benchmark if any did not get status.
+func hammer(b *testing.B, unit string, status int, next func() *http.Request) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var failures atomic.Int64
 	b.SetParallelism(16)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req := reqs[idx.Add(1)-1]
-			resp, err := client.Do(req)
+			resp, err := client.Do(next())
 			if err != nil {
 				failures.Add(1)
 				continue
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusAccepted {
+			if resp.StatusCode != status {
 				failures.Add(1)
 			}
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "posts/s")
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), unit)
 	if n := failures.Load(); n > 0 {
-		b.Fatalf("%d of %d inbox posts were not accepted", n, b.N)
+		b.Fatalf("%d of %d requests did not answer %d", n, b.N, status)
 	}
 }
 
@@ -128,32 +133,11 @@ func BenchmarkGET(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			var failures atomic.Int64
-			b.SetParallelism(16)
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					req, _ := http.NewRequest(http.MethodGet, node.baseURL+tc.path, nil)
-					req.Header.Set("Accept", tc.accept)
-					resp, err := client.Do(req)
-					if err != nil {
-						failures.Add(1)
-						continue
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						failures.Add(1)
-					}
-				}
+			hammer(b, "req/s", http.StatusOK, func() *http.Request {
+				req, _ := http.NewRequest(http.MethodGet, node.baseURL+tc.path, nil)
+				req.Header.Set("Accept", tc.accept)
+				return req
 			})
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
-			if n := failures.Load(); n > 0 {
-				b.Fatalf("%d of %d GETs failed", n, b.N)
-			}
 		})
 	}
 }

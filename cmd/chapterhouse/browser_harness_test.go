@@ -341,16 +341,6 @@ func (b *browser) langDir() (string, string) {
 	return v[0], v[1]
 }
 
-// waitFor waits until a JavaScript predicate holds in the page.
-func (b *browser) waitFor(what, predicate string) {
-	b.t.Helper()
-	if _, err := browserRunWithin(b.ctx, browserStepTimeout,
-		chromedp.Poll[chromedp.Void](predicate, chromedp.WithPollingInterval(50*time.Millisecond),
-			chromedp.WithPollingTimeout(browserStepTimeout))); err != nil {
-		b.fail("wait for "+what, err)
-	}
-}
-
 // cookie is the value of the named cookie the browser holds for the page.
 func (b *browser) cookie(name string) (string, bool) {
 	b.t.Helper()
