@@ -433,17 +433,7 @@ func (s *Service) ReceiveRelayedDelete(ctx context.Context, from *Account, iri s
 // or actor URL: itself, its parent, its descendants. Anything else, a
 // person included, is ErrNotFound.
 func (s *Service) NodeAccount(ctx context.Context, ref string) (*Account, error) {
-	var node *Account
-	var err error
-	if user, host, ok := strings.Cut(strings.TrimPrefix(ref, "@"), "@"); ok && !strings.Contains(ref, "/") {
-		if strings.EqualFold(host, s.node.Host) {
-			node, err = s.store.AccountByUsername(ctx, strings.ToLower(user))
-		} else {
-			node, err = s.store.AccountByHandle(ctx, user, host)
-		}
-	} else {
-		node, err = s.store.AccountByIRI(ctx, ref)
-	}
+	node, err := s.LookupAccount(ctx, ref)
 	if errors.Is(err, ErrNotFound) || (err == nil && node.Kind != KindGroup) {
 		return nil, fmt.Errorf("node %q: %w", ref, ErrNotFound)
 	}
@@ -451,6 +441,22 @@ func (s *Service) NodeAccount(ctx context.Context, ref string) (*Account, error)
 		return nil, fmt.Errorf("node %q: %w", ref, err)
 	}
 	return node, nil
+}
+
+// LookupAccount finds an account this node already knows, without asking
+// the network: "name" or "@name" (local), "@name@host" (this host means
+// local), or an actor IRI.
+func (s *Service) LookupAccount(ctx context.Context, ref string) (*Account, error) {
+	ref = strings.TrimSpace(ref)
+	if strings.Contains(ref, "/") {
+		return s.store.AccountByIRI(ctx, ref)
+	}
+	user, host, remote := strings.Cut(strings.TrimPrefix(ref, "@"), "@")
+	user = strings.ToLower(user)
+	if remote && !strings.EqualFold(host, s.node.Host) {
+		return s.store.AccountByHandle(ctx, user, strings.ToLower(host))
+	}
+	return s.store.AccountByUsername(ctx, user)
 }
 
 // ReceiveRelayedEdit takes a linked node's word that a post it relayed

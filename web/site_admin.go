@@ -187,12 +187,7 @@ func (s *Site) findAccount(r *http.Request, ref string) (*chapter.Account, error
 		}
 		ref = "@" + name + "@" + u.Host
 	}
-	user, host, remote := strings.Cut(strings.TrimPrefix(ref, "@"), "@")
-	user = strings.ToLower(user)
-	if remote && !strings.EqualFold(host, s.host) {
-		return s.svc.Store().AccountByHandle(r.Context(), user, strings.ToLower(host))
-	}
-	return s.svc.Store().AccountByUsername(r.Context(), user)
+	return s.svc.LookupAccount(r.Context(), ref)
 }
 
 // moderateMember serves POST /admin/members: account, reason, and
